@@ -1,0 +1,81 @@
+"""Shared defaults for every experiment config.
+
+Each `configs/NAME.py` calls `get_base_config()` and overrides what its algorithm needs. Every
+field the code reads is defined here or in the experiment file; the config is locked so that a
+mistyped override (`--config.train.num_step=10`) fails with the field's name.
+"""
+
+import ml_collections
+
+
+def get_base_config() -> ml_collections.ConfigDict:
+    config = ml_collections.ConfigDict()
+    config.algorithm = ""  # key of v101jax.algorithms.REGISTRY, e.g. "diffusion"
+    config.seed = 0
+    # Checkpoint directory (or a workdir) to start from when the workdir has none yet.
+    config.init_from = ""
+
+    config.data = data = ml_collections.ConfigDict()
+    # fashion_mnist (Debian package files) | tfds | digits | ring | grid | moons
+    data.source = "fashion_mnist"
+    data.fashion_mnist_dir = "/usr/share/datasets/fashion-mnist"
+    data.tfds_name = "fashion_mnist"  # used when source == "tfds"
+    data.tfds_data_dir = ""  # "" = TFDS default
+    data.tfds_download = True
+    data.image_size = 28  # tfds only: images are resized to this
+    data.channels = 1  # tfds only
+    data.split = "train"
+    data.batch_size = 64  # global batch, across all devices and processes
+    data.random_flip = False  # horizontal flips (images only)
+    data.num_points = 20000  # toy 2-D sets: size of the finite training set
+    data.toy_std = 0.05  # toy 2-D sets: standard deviation of each mode
+    data.prefetch = 2  # batches prepared ahead of the step
+
+    config.model = model = ml_collections.ConfigDict()
+    model.name = "unet"  # unet | mlp
+    model.channels = 32
+    model.channel_mult = (1, 2, 2)
+    model.num_res_blocks = 1
+    model.attention_resolutions = (7,)  # spatial sizes at which self-attention runs
+    model.num_heads = 1
+    model.num_groups = 8  # GroupNorm groups
+    model.dropout = 0.0
+    model.hidden = 256  # mlp only
+    model.num_layers = 3  # mlp only
+    model.dtype = "float32"  # compute dtype: float32 | bfloat16 (params stay float32)
+    model.remat = False  # rematerialise residual blocks (less memory, more compute)
+
+    config.optim = optim = ml_collections.ConfigDict()
+    optim.name = "adam"  # adam | adamw
+    optim.learning_rate = 2e-4
+    optim.b1 = 0.9
+    optim.b2 = 0.999
+    optim.eps = 1e-8
+    optim.weight_decay = 0.0  # adamw only
+    optim.schedule = "constant"  # constant | warmup_cosine | cosine_restarts
+    optim.warmup_steps = 0
+    optim.decay_steps = 0  # warmup_cosine: steps to reach the end; 0 = train.num_steps
+    optim.end_lr_fraction = 0.0  # cosine schedules decay to learning_rate * this
+    optim.restart_period = 1000  # cosine_restarts: steps per cycle
+    optim.grad_clip_norm = 1.0  # global-norm clipping; 0 disables
+    optim.ema_decay = 0.9999  # 0 disables EMA (EMA params then equal params)
+    optim.ema_warmup = True  # decay_t = min(decay, (1 + t) / (10 + t))
+
+    config.train = train = ml_collections.ConfigDict()
+    train.num_steps = 1000
+    train.steps_per_call = 1  # train steps fused into one compiled call (lax.scan)
+    train.log_every = 50
+    train.checkpoint_every = 500
+    train.keep_checkpoints = 3
+    train.sample_every = 500  # 0 disables periodic sample grids
+    train.num_sample_images = 64
+
+    config.sample = sample = ml_collections.ConfigDict()
+    sample.use_ema = True
+    sample.num_samples = 64  # the sample command's default
+
+    config.distributed = dist = ml_collections.ConfigDict()
+    dist.num_processes = 1  # > 1 starts jax.distributed
+    dist.process_id = 0
+    dist.coordinator_address = ""  # host:port of process 0
+    return config

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Idempotent set-up: the Fashion-MNIST Debian package and a virtual environment in .venv
+# with v101jax installed in editable mode. A second run reuses what is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! dpkg -s dataset-fashion-mnist >/dev/null 2>&1 && [ ! -d /usr/share/datasets/fashion-mnist ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup: installing the Debian package dataset-fashion-mnist"
+    (apt-get install -y -qq dataset-fashion-mnist || { apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; }) >/dev/null
+  else
+    echo "setup: Fashion-MNIST is missing; install it with: sudo apt-get install dataset-fashion-mnist" >&2
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+# Reinstall only when setup.py changed since the last install.
+if [ ! -f .setup-stamp ] || [ setup.py -nt .setup-stamp ]; then
+  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
+  .venv/bin/python -m pip install -q -e ".[test]" 2>&1 | grep -v "is ignored" || true
+  .venv/bin/python -c "import v101jax, jax, flax, optax, orbax.checkpoint, clu.metric_writers" \
+    && touch .setup-stamp
+fi

@@ -1,0 +1,31 @@
+"""v101jax: classic image-generation models in JAX/Flax, trained from one config."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="v101jax",
+    version="0.1.0",
+    description="Classic image-generation models in JAX/Flax: GANs, diffusion, VAEs, and more.",
+    packages=find_packages(include=["v101jax", "v101jax.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "jax>=0.10,<0.11",
+        "flax>=0.12.8,<0.13",
+        "optax>=0.2.8,<0.3",
+        "orbax-checkpoint>=0.12,<0.13",
+        "ml-collections>=1.1,<2",
+        "clu>=0.0.12",
+        # clu's metric writers import TensorFlow and TensorBoard for event files.
+        "tensorflow-cpu>=2.21,<2.22",
+        "tensorboard>=2.20",
+        "tensorflow-datasets>=4.9.10,<5",
+        "einops>=0.8",
+        "numpy>=1.26",
+        "pillow>=10",
+        "scikit-learn>=1.4",
+        "absl-py>=2",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "ruff>=0.6"],
+    },
+)

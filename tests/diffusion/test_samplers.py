@@ -1,0 +1,115 @@
+"""DDPM and DDIM samplers checked without training, using the exact ε-predictor of Gaussian data.
+
+For data x₀ ~ N(μ, s²), x_t ~ N(√ᾱ μ, ᾱ s² + 1 − ᾱ) and the optimal predictor is
+E[ε | x_t] = √(1−ᾱ)(x_t − √ᾱ μ)/(ᾱ s² + 1 − ᾱ). A correct sampler driven by it returns N(μ, s²).
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from v101jax.diffusion import samplers
+from v101jax.diffusion.schedules import DiscreteSchedule, linear_betas
+
+T = 1000
+MU, S = 0.5, 0.3
+N = 20000
+
+
+@pytest.fixture(scope="module")
+def schedule():
+    return DiscreteSchedule.from_betas(linear_betas(T, 1e-4, 0.02))
+
+
+def exact_eps_fn(schedule, sign=1.0):
+    def eps_fn(x, t):
+        ab = schedule.alphas_cumprod[t][:, None]
+        return sign * jnp.sqrt(1 - ab) * (x - jnp.sqrt(ab) * MU) / (ab * S**2 + 1 - ab)
+
+    return eps_fn
+
+
+def x_T(seed=0):
+    return jax.random.normal(jax.random.PRNGKey(seed), (N, 1))
+
+
+def matches_data(samples) -> bool:
+    """Mean within 0.02 and std within 5% of N(μ, s²) (the standard errors are ~0.002)."""
+    samples = np.asarray(samples)
+    return abs(samples.mean() - MU) < 0.02 and abs(samples.std() / S - 1) < 0.05
+
+
+def test_ddpm_ancestral_sampler_recovers_gaussian_data(schedule):
+    out = jax.jit(
+        lambda x, k: samplers.ddpm_sample(
+            exact_eps_fn(schedule), schedule, x, k, clip_x0=False
+        )
+    )(x_T(), jax.random.PRNGKey(1))
+    assert matches_data(out), (float(out.mean()), float(out.std()))
+
+
+def test_a_sign_error_in_the_predictor_is_detected(schedule):
+    out = samplers.ddpm_sample(
+        exact_eps_fn(schedule, sign=-1.0),
+        schedule,
+        x_T(),
+        jax.random.PRNGKey(1),
+        clip_x0=False,
+    )
+    assert not matches_data(out)
+
+
+def test_ddim_eta0_is_deterministic_and_converges_to_the_data_as_steps_grow(schedule):
+    """η = 0 draws no noise; its discretisation error (too small a spread) shrinks with steps."""
+    stds = []
+    for num_steps in (10, 50, 200, 1000):
+        run = jax.jit(
+            lambda k, n=num_steps: samplers.ddim_sample(
+                exact_eps_fn(schedule), schedule, x_T(), k, num_steps=n, eta=0.0
+            )
+        )
+        a = run(jax.random.PRNGKey(1))
+        if num_steps == 10:
+            np.testing.assert_array_equal(
+                a, run(jax.random.PRNGKey(2))
+            )  # the key does not matter
+        assert abs(float(a.mean()) - MU) < 0.02
+        stds.append(float(a.std()))
+    errors = np.abs(np.array(stds) / S - 1)
+    assert np.all(np.diff(errors) < 0), stds
+    assert errors[-1] < 0.02 and errors[1] < 0.12, stds
+
+
+def test_ddim_eta0_maps_each_noise_to_its_exact_flow_endpoint(schedule):
+    """With the exact predictor the probability-flow map is affine with slope s/std(x_T)."""
+    x = jnp.array([[-1.0], [0.0], [1.0]])
+    out = samplers.ddim_sample(
+        exact_eps_fn(schedule), schedule, x, jax.random.PRNGKey(0), num_steps=T, eta=0.0
+    )
+    slope = float(out[2, 0] - out[1, 0])
+    ab_T = float(schedule.alphas_cumprod[-1])
+    # x_T ~ N(√ᾱ_T μ, ᾱ_T s² + 1 − ᾱ_T): the flow maps its quantiles to those of N(μ, s²).
+    assert slope == pytest.approx(S / np.sqrt(ab_T * S**2 + 1 - ab_T), rel=0.02)
+    assert float(out[1, 0]) == pytest.approx(
+        MU + slope * (0 - np.sqrt(ab_T) * MU), abs=0.01
+    )
+    np.testing.assert_allclose(out[0, 0] - out[1, 0], -slope, rtol=1e-3)
+
+
+def test_ddim_eta1_over_all_steps_is_ancestral_ddpm(schedule):
+    eps_fn = exact_eps_fn(schedule)
+    key = jax.random.PRNGKey(3)
+    ddpm = samplers.ddpm_sample(eps_fn, schedule, x_T(), key, clip_x0=False)
+    ddim = samplers.ddim_sample(eps_fn, schedule, x_T(), key, num_steps=T, eta=1.0)
+    # Same noise sequence and σ_t² = β̃_t: the same chain up to float rounding.
+    np.testing.assert_allclose(ddim, ddpm, atol=2e-3)
+    assert matches_data(ddim)
+
+
+def test_ddim_timesteps_are_evenly_spaced_and_cover_the_ends():
+    ts = samplers.ddim_timesteps(1000, 5)
+    np.testing.assert_array_equal(ts, [0, 250, 500, 749, 999])
+    np.testing.assert_array_equal(samplers.ddim_timesteps(10, 10), np.arange(10))
+    with pytest.raises(ValueError):
+        samplers.ddim_timesteps(10, 11)

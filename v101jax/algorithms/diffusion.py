@@ -1,0 +1,140 @@
+"""Denoising diffusion (DDPM training; DDPM and DDIM sampling) under the algorithm contract.
+
+Training minimises the simple ε-prediction loss ‖ε − ε_θ(x_t, t)‖² with t uniform over
+0 … T−1 (DDPM eq. 14). Sampling runs the sampler named by `config.sample.sampler` (or the
+`sampler=` argument) on the EMA parameters by default.
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from v101jax.core import optim, precision
+from v101jax.core.errors import ConfigError
+from v101jax.core.train_state import TrainState
+from v101jax.data import sample_shape
+from v101jax.diffusion import process, samplers
+from v101jax.diffusion.schedules import schedule_from_config
+from v101jax.models.mlp import MLPDenoiser
+from v101jax.nn.unet import UNet
+
+SAMPLERS = ("ddpm", "ddim")
+
+
+def make_model(config):
+    """The denoiser named by config.model.name, built from explicit fields."""
+    m = config.model
+    dtype = precision.compute_dtype(m.dtype)
+    if m.name == "unet":
+        return UNet(
+            channels=m.channels,
+            channel_mult=tuple(m.channel_mult),
+            num_res_blocks=m.num_res_blocks,
+            attention_resolutions=tuple(m.attention_resolutions),
+            num_heads=m.num_heads,
+            num_groups=m.num_groups,
+            dropout=m.dropout,
+            dtype=dtype,
+            remat=m.remat,
+        )
+    if m.name == "mlp":
+        return MLPDenoiser(hidden=m.hidden, num_layers=m.num_layers, dtype=dtype)
+    raise ConfigError(f"model.name={m.name!r} is not one of: unet, mlp")
+
+
+def init(config, rng, example_batch) -> TrainState:
+    """Builds the denoiser, its optimiser and EMA from `config`."""
+    if config.diffusion.prediction != "eps":
+        raise ConfigError(
+            f"diffusion.prediction={config.diffusion.prediction!r} is not: eps"
+        )
+    model = make_model(config)
+    x = example_batch["x"]
+    variables = model.init(rng, x, jnp.zeros(x.shape[:1], jnp.int32), train=False)
+    return TrainState.create(
+        apply_fn=model.apply,
+        params=variables["params"],
+        tx=optim.make_optimizer(config.optim, config.train.num_steps),
+        ema_decay=config.optim.ema_decay,
+        ema_warmup=config.optim.ema_warmup,
+    )
+
+
+def loss_fn(params, apply_fn, schedule, batch, rng, *, train: bool):
+    """Simple DDPM loss: mean over batch and pixels of (ε − ε_θ(sqrt(ᾱ_t)x₀ + sqrt(1−ᾱ_t)ε, t))².
+
+    Returns:
+      (loss, aux) with aux = {"scalars": {...}}.
+    """
+    x0 = batch["x"]
+    t_key, noise_key, dropout_key = jax.random.split(rng, 3)
+    t = jax.random.randint(t_key, x0.shape[:1], 0, schedule.num_timesteps)
+    noise = jax.random.normal(noise_key, x0.shape, x0.dtype)
+    x_t = process.q_sample(schedule, x0, t, noise)
+    eps = apply_fn(
+        {"params": params}, x_t, t, train=train, rngs={"dropout": dropout_key}
+    )
+    loss = jnp.mean((eps - noise) ** 2)
+    return loss, {"scalars": {"loss": loss}}
+
+
+def train_step(config, state: TrainState, batch, rng):
+    """One optimiser step. Keys: fold_in(rng, state.step)."""
+    schedule = schedule_from_config(config.diffusion)
+    step_key = jax.random.fold_in(rng, state.step)
+    grad_fn = jax.value_and_grad(
+        functools.partial(
+            loss_fn, apply_fn=state.apply_fn, schedule=schedule, train=True
+        ),
+        has_aux=True,
+    )
+    (_, aux), grads = grad_fn(state.params, batch=batch, rng=step_key)
+    new_state = state.apply_gradients(grads)
+    metrics = dict(aux["scalars"])
+    metrics["grad_norm"] = optax.global_norm(grads)
+    metrics["learning_rate"] = optim.current_learning_rate(new_state.opt_state)
+    return new_state, metrics
+
+
+def sample(
+    config,
+    state: TrainState,
+    rng,
+    num_samples: int,
+    *,
+    sampler: str | None = None,
+    num_steps: int | None = None,
+    eta: float | None = None,
+):
+    """Draws `num_samples` samples in [-1, 1] (images NHWC, or points [N, D]).
+
+    Args:
+      sampler: "ddpm" or "ddim" (default config.sample.sampler).
+      num_steps: DDIM steps (default config.sample.num_steps); DDPM always runs all T.
+      eta: DDIM η (default config.sample.eta).
+    """
+    sampler = sampler or config.sample.sampler
+    num_steps = num_steps or config.sample.num_steps
+    eta = config.sample.eta if eta is None else eta
+    schedule = schedule_from_config(config.diffusion)
+    params = state.ema_params if config.sample.use_ema else state.params
+
+    def eps_fn(x, t):
+        return state.apply_fn({"params": params}, x, t, train=False)
+
+    noise_key, loop_key = jax.random.split(rng)
+    x_T = jax.random.normal(
+        noise_key, (num_samples,) + sample_shape(config.data), jnp.float32
+    )
+    clip = config.sample.clip_x0
+    if sampler == "ddpm":
+        return samplers.ddpm_sample(eps_fn, schedule, x_T, loop_key, clip_x0=clip)
+    if sampler == "ddim":
+        return samplers.ddim_sample(
+            eps_fn, schedule, x_T, loop_key, num_steps=num_steps, eta=eta, clip_x0=clip
+        )
+    raise ConfigError(
+        f"sample.sampler={sampler!r} is not one of: {', '.join(SAMPLERS)}"
+    )

@@ -1,0 +1,1 @@
+"""Algorithm-agnostic machinery: train state, optimisers, EMA, parallelism, checkpoints."""

@@ -1,0 +1,25 @@
+"""Errors a user can act on. Entry points print them as one line, without a traceback."""
+
+
+class UserError(Exception):
+    """Base class: bad config, missing data, unusable workdir or checkpoint."""
+
+
+class ConfigError(UserError, ValueError):
+    """A config field has a value the code cannot use; the message names the field."""
+
+
+class DataError(UserError, FileNotFoundError):
+    """A dataset is missing or unreadable; the message says how to get it."""
+
+
+class CheckpointError(UserError):
+    """A checkpoint cannot be restored into this config's state."""
+
+
+class WorkdirError(UserError, OSError):
+    """The workdir cannot be created or written."""
+
+
+class NonFiniteLossError(UserError, FloatingPointError):
+    """Training produced NaN/inf; the message names the step and the last good checkpoint."""

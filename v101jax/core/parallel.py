@@ -1,0 +1,82 @@
+"""Data parallelism over a device mesh, single- or multi-process.
+
+One `Mesh` with a `data` axis spans every device of every process. Batches are sharded on
+their leading axis; the train state is replicated. Each process feeds only its own slice of
+the global batch (`jax.make_array_from_process_local_data`).
+"""
+
+import jax
+import numpy as np
+from absl import logging
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+from v101jax.core.errors import ConfigError
+
+DATA_AXIS = "data"
+
+
+def initialize_distributed(dist_cfg) -> None:
+    """Starts jax.distributed when the config asks for more than one process."""
+    if dist_cfg.num_processes <= 1:
+        return
+    if not dist_cfg.coordinator_address:
+        raise ConfigError(
+            "distributed.coordinator_address (host:port of process 0) is required when "
+            "distributed.num_processes > 1"
+        )
+    if jax.default_backend() == "cpu" or not _has_accelerators():
+        # CPU collectives across processes go through gloo.
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(
+        coordinator_address=dist_cfg.coordinator_address,
+        num_processes=dist_cfg.num_processes,
+        process_id=dist_cfg.process_id,
+    )
+    logging.info(
+        "jax.distributed: process %d of %d, %d local / %d global devices",
+        jax.process_index(),
+        jax.process_count(),
+        jax.local_device_count(),
+        jax.device_count(),
+    )
+
+
+def _has_accelerators() -> bool:
+    try:
+        return bool(jax.devices("gpu"))
+    except RuntimeError:
+        return False
+
+
+def make_mesh(devices=None) -> Mesh:
+    """A 1-D mesh over `devices` (default: all devices of all processes)."""
+    devices = jax.devices() if devices is None else list(devices)
+    return Mesh(np.asarray(devices), (DATA_AXIS,))
+
+
+def replicated(mesh: Mesh) -> NamedSharding:
+    return NamedSharding(mesh, P())
+
+
+def batch_sharding(mesh: Mesh, leading_unsharded_axes: int = 0) -> NamedSharding:
+    """Shards axis `leading_unsharded_axes` of each array over the data axis."""
+    return NamedSharding(mesh, P(*([None] * leading_unsharded_axes), DATA_AXIS))
+
+
+def check_batch_size(global_batch_size: int, mesh: Mesh) -> int:
+    """Returns the per-process batch size; a clear error when the batch does not divide."""
+    num_devices = mesh.devices.size
+    if global_batch_size % num_devices:
+        raise ConfigError(
+            f"data.batch_size={global_batch_size} must be divisible by the number of devices "
+            f"({num_devices})"
+        )
+    return global_batch_size // jax.process_count()
+
+
+def global_batch(local_batch, sharding: NamedSharding):
+    """Assembles per-process numpy batches into global jax.Arrays sharded by `sharding`."""
+    return jax.tree.map(
+        lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)),
+        local_batch,
+    )

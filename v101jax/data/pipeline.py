@@ -1,0 +1,244 @@
+"""Dataset loading from `config.data` and the deterministic, resumable batch iterator.
+
+All sources here fit in host memory, so a dataset is a dict of numpy arrays. The batch for
+global step s is a pure function of (seed, s): epoch e = s // steps_per_epoch is shuffled with
+`default_rng([seed, e])`, so a resumed run sees exactly the batches it would have seen, and
+each process takes only its own contiguous slice of every global batch.
+"""
+
+import queue
+import threading
+
+import numpy as np
+
+from v101jax.core.errors import ConfigError, DataError
+from v101jax.data import fashion_mnist, toy
+
+TOY_SOURCES = ("ring", "grid", "moons")
+SOURCES = ("fashion_mnist", "tfds", "digits") + TOY_SOURCES
+
+
+def sample_shape(data_cfg) -> tuple[int, ...]:
+    """Shape of one example (without batch axis) for `data_cfg.source`."""
+    source = data_cfg.source
+    if source == "fashion_mnist":
+        return (28, 28, 1)
+    if source == "digits":
+        return (8, 8, 1)
+    if source in TOY_SOURCES:
+        return (2,)
+    if source == "tfds":
+        return (data_cfg.image_size, data_cfg.image_size, data_cfg.channels)
+    raise ConfigError(f"data.source={source!r} is not one of: {', '.join(SOURCES)}")
+
+
+def num_classes(data_cfg) -> int:
+    source = data_cfg.source
+    return {"fashion_mnist": 10, "digits": 10, "ring": 8, "grid": 25, "moons": 2}.get(
+        source, 10
+    )
+
+
+def load_dataset(data_cfg, *, seed: int = 0) -> dict[str, np.ndarray]:
+    """Loads `data_cfg.source` as {"x": float32 in [-1, 1], "label": int32}.
+
+    Images are NHWC; toy sets are [N, 2] points (not rescaled).
+    """
+    source = data_cfg.source
+    sample_shape(data_cfg)  # validates the name
+    if source == "fashion_mnist":
+        images, labels = fashion_mnist.load(data_cfg.fashion_mnist_dir, data_cfg.split)
+        return {"x": _uint8_to_unit(images), "label": labels}
+    if source == "digits":
+        return _load_digits(data_cfg.split)
+    if source == "tfds":
+        return _load_tfds(data_cfg)
+    make = {
+        "ring": toy.ring_of_gaussians,
+        "grid": toy.grid_of_gaussians,
+        "moons": toy.two_moons,
+    }
+    # The test split is drawn from a different seed than the train split.
+    split_seed = {"train": 0, "test": 1}.get(data_cfg.split)
+    if split_seed is None:
+        raise ConfigError(
+            f"data.split={data_cfg.split!r}: toy sets have splits train, test"
+        )
+    points, labels = make[source](
+        data_cfg.num_points, std=data_cfg.toy_std, seed=seed * 2 + split_seed
+    )
+    return {"x": points, "label": labels}
+
+
+def _uint8_to_unit(images: np.ndarray) -> np.ndarray:
+    return images.astype(np.float32) / 127.5 - 1.0
+
+
+def _load_digits(split: str):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = (
+        digits.images.astype(np.float32)[..., None] / 16.0 * 2.0 - 1.0
+    )  # 0..16 → [-1, 1]
+    labels = digits.target.astype(np.int32)
+    # sklearn ships one set; hold out every fifth image as the test split.
+    test = np.arange(len(labels)) % 5 == 0
+    if split not in ("train", "test"):
+        raise ConfigError(f"data.split={split!r}: digits has splits train, test")
+    keep = test if split == "test" else ~test
+    return {"x": images[keep], "label": labels[keep]}
+
+
+def _load_tfds(data_cfg):
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError as e:
+        raise DataError(f"data.source='tfds' needs tensorflow-datasets: {e}") from e
+    try:
+        data = tfds.as_numpy(
+            tfds.load(
+                data_cfg.tfds_name,
+                split=data_cfg.split,
+                batch_size=-1,
+                data_dir=data_cfg.tfds_data_dir or None,
+                download=data_cfg.tfds_download,
+            )
+        )
+    except Exception as e:  # TFDS raises assertion, network and registry errors alike.
+        raise DataError(
+            f"TFDS could not load {data_cfg.tfds_name!r} split {data_cfg.split!r} "
+            f"({type(e).__name__}: {str(e).splitlines()[0][:200]}); without internet, "
+            "prepare it elsewhere and set data.tfds_data_dir, or use data.source=fashion_mnist"
+        ) from e
+    images = data["image"]
+    size, channels = data_cfg.image_size, data_cfg.channels
+    if images.shape[-1] != channels:
+        raise ConfigError(
+            f"data.channels={channels} but {data_cfg.tfds_name} images have {images.shape[-1]}"
+        )
+    if images.shape[1:3] != (size, size):
+        import jax
+
+        images = np.asarray(
+            jax.image.resize(
+                images.astype(np.float32),
+                (len(images), size, size, channels),
+                "bilinear",
+            )
+        ).clip(0, 255)
+    return {
+        "x": _uint8_to_unit(np.asarray(images)),
+        "label": data["label"].astype(np.int32),
+    }
+
+
+class BatchIterator:
+    """Yields this process's slice of the global batch for steps start_step, start_step + 1, …
+
+    Batches are {"x": [local_batch, ...], "label": [local_batch]} numpy arrays. With
+    `steps_per_call` K > 1 each item stacks K consecutive steps: [K, local_batch, ...].
+    Preparation (and `transform`, e.g. the transfer to devices) runs `prefetch` items ahead in
+    a background thread.
+    """
+
+    def __init__(
+        self,
+        dataset,
+        *,
+        global_batch_size: int,
+        seed: int,
+        start_step: int = 0,
+        process_index: int = 0,
+        process_count: int = 1,
+        steps_per_call: int = 1,
+        random_flip: bool = False,
+        prefetch: int = 2,
+        transform=None,
+    ):
+        self.dataset = dataset
+        self.num_examples = len(dataset["x"])
+        if global_batch_size > self.num_examples:
+            raise ConfigError(
+                f"data.batch_size={global_batch_size} exceeds the dataset size {self.num_examples}"
+            )
+        if global_batch_size % process_count:
+            raise ConfigError(
+                f"data.batch_size={global_batch_size} must divide evenly over {process_count} "
+                "processes"
+            )
+        self.global_batch_size = global_batch_size
+        self.local_batch_size = global_batch_size // process_count
+        self.steps_per_epoch = self.num_examples // global_batch_size
+        self.seed = seed
+        self.process_index = process_index
+        self.steps_per_call = steps_per_call
+        self.random_flip = random_flip
+        # Applied in the background thread too, e.g. the host-to-device transfer.
+        self.transform = transform or (lambda item: item)
+        self._step = start_step
+        self._perm = (None, None)  # (epoch, permutation) of the last epoch used
+        self._queue = queue.Queue(maxsize=max(1, prefetch))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._fill, daemon=True)
+        self._thread.start()
+
+    def indices(self, step: int) -> np.ndarray:
+        """Dataset indices of this process's examples at global step `step`."""
+        epoch, pos = divmod(step, self.steps_per_epoch)
+        cached_epoch, perm = (
+            self._perm
+        )  # one tuple, swapped atomically: safe across threads
+        if epoch != cached_epoch:
+            perm = np.random.default_rng([self.seed, epoch]).permutation(
+                self.num_examples
+            )
+            self._perm = (epoch, perm)
+        start = (
+            pos * self.global_batch_size + self.process_index * self.local_batch_size
+        )
+        return perm[start : start + self.local_batch_size]
+
+    def batch_at(self, step: int) -> dict[str, np.ndarray]:
+        idx = self.indices(step)
+        batch = {k: v[idx] for k, v in self.dataset.items()}
+        if self.random_flip and batch["x"].ndim == 4:
+            rng = np.random.default_rng([self.seed, step, self.process_index, 1])
+            flip = rng.random(len(idx)) < 0.5
+            batch["x"] = np.where(
+                flip[:, None, None, None], batch["x"][:, :, ::-1], batch["x"]
+            )
+        return batch
+
+    def _make(self, step: int):
+        if self.steps_per_call == 1:
+            return self.batch_at(step)
+        items = [self.batch_at(step + i) for i in range(self.steps_per_call)]
+        return {k: np.stack([b[k] for b in items]) for k in items[0]}
+
+    def _fill(self):
+        step = self._step
+        try:
+            while not self._stop.is_set():
+                item = self.transform(self._make(step))
+                while not self._stop.is_set():
+                    try:
+                        self._queue.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                step += self.steps_per_call
+        except Exception as e:  # surfaced to the consumer on the next __next__
+            self._queue.put(e)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        item = self._queue.get()
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    def close(self):
+        self._stop.set()

@@ -1,0 +1,1 @@
+"""Diffusion: noise schedules, the forward process and its posterior, samplers."""

@@ -1,0 +1,94 @@
+"""Samplers for discrete-time diffusion, each one compiled program (`lax.scan` over steps).
+
+A sampler takes `eps_fn(x_t, t) -> ε̂` (t an int32 [B] array of indices 0 … T−1), the
+schedule, the starting noise x_T and a key; the noise of loop iteration i uses
+`fold_in(rng, i)`, so samplers given the same key draw the same noise sequence.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from v101jax.diffusion import process
+from v101jax.diffusion.schedules import DiscreteSchedule
+
+
+def _x0_and_eps(eps_fn, schedule, x, t, clip_x0: bool):
+    eps = eps_fn(x, t)
+    x0 = process.predict_x0_from_eps(schedule, x, t, eps)
+    if clip_x0:
+        x0 = jnp.clip(x0, -1.0, 1.0)
+        # Keep ε consistent with the clipped x₀ so every update stays on the same x₀/ε pair.
+        eps = process.predict_eps_from_x0(schedule, x, t, x0)
+    return x0, eps
+
+
+def ddpm_sample(eps_fn, schedule: DiscreteSchedule, x_T, rng, *, clip_x0: bool = True):
+    """Ancestral sampling (DDPM Algorithm 2) with the posterior variance β̃_t.
+
+    x_{t−1} = μ̃_t(x̂₀, x_t) + sqrt(β̃_t)·z, z ~ N(0, I) (z = 0 at the last step), where
+    x̂₀ is the network's x₀ estimate.
+    """
+    num_timesteps = schedule.num_timesteps
+    batch = x_T.shape[0]
+
+    def step(x, i):
+        t = jnp.full((batch,), num_timesteps - 1 - i, jnp.int32)
+        x0, _ = _x0_and_eps(eps_fn, schedule, x, t, clip_x0)
+        mean, var = process.q_posterior(schedule, x0, x, t)
+        z = jax.random.normal(jax.random.fold_in(rng, i), x.shape, x.dtype)
+        return mean + jnp.sqrt(var) * z, None  # β̃_0 = 0: no noise at the last step
+
+    x, _ = jax.lax.scan(step, x_T, jnp.arange(num_timesteps))
+    return x
+
+
+def ddim_timesteps(num_timesteps: int, num_steps: int) -> np.ndarray:
+    """`num_steps` increasing indices from 0 to T−1, evenly spaced (all T when equal)."""
+    if not 1 <= num_steps <= num_timesteps:
+        raise ValueError(
+            f"DDIM num_steps must be in [1, {num_timesteps}], got {num_steps}"
+        )
+    if num_steps == 1:
+        return np.array([num_timesteps - 1])
+    return np.linspace(0, num_timesteps - 1, num_steps).round().astype(np.int32)
+
+
+def ddim_sample(
+    eps_fn,
+    schedule: DiscreteSchedule,
+    x_T,
+    rng,
+    *,
+    num_steps: int,
+    eta: float = 0.0,
+    clip_x0: bool = False,
+):
+    """DDIM (Song et al. 2021, eq. 12) over a subsequence of `num_steps` timesteps.
+
+    x_{t'} = sqrt(ᾱ_{t'})·x̂₀ + sqrt(1 − ᾱ_{t'} − σ²)·ε̂ + σ·z, for the previous kept index t'
+    (ᾱ = 1 before the first), with σ = η·sqrt((1 − ᾱ_{t'})/(1 − ᾱ_t))·sqrt(1 − ᾱ_t/ᾱ_{t'})
+    (eq. 16). η = 0 is deterministic; η = 1 over all T steps is ancestral DDPM.
+    """
+    ts = ddim_timesteps(schedule.num_timesteps, num_steps)
+    t_seq = jnp.asarray(ts[::-1])
+    t_prev_seq = jnp.asarray(
+        np.concatenate([[-1], ts[:-1]])[::-1]
+    )  # t' of each t; −1 = none
+    batch = x_T.shape[0]
+
+    def step(x, inputs):
+        i, t_i, t_prev_i = inputs
+        t = jnp.full((batch,), t_i, jnp.int32)
+        x0, eps = _x0_and_eps(eps_fn, schedule, x, t, clip_x0)
+        ac = schedule.alphas_cumprod[t_i]
+        ac_prev = jnp.where(
+            t_prev_i >= 0, schedule.alphas_cumprod[jnp.maximum(t_prev_i, 0)], 1.0
+        )
+        sigma = eta * jnp.sqrt((1.0 - ac_prev) / (1.0 - ac) * (1.0 - ac / ac_prev))
+        z = jax.random.normal(jax.random.fold_in(rng, i), x.shape, x.dtype)
+        dir_xt = jnp.sqrt(jnp.maximum(1.0 - ac_prev - sigma**2, 0.0)) * eps
+        return jnp.sqrt(ac_prev) * x0 + dir_xt + sigma * z, None
+
+    x, _ = jax.lax.scan(step, x_T, (jnp.arange(num_steps), t_seq, t_prev_seq))
+    return x

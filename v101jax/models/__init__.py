@@ -1,0 +1,1 @@
+"""Networks per family. Image diffusion uses v101jax.nn.unet.UNet."""

@@ -1,0 +1,1 @@
+"""Reusable Flax Linen layers: embeddings, attention, residual blocks, the U-Net."""

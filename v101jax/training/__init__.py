@@ -1,0 +1,1 @@
+"""The generic training loop shared by every algorithm."""

@@ -1,0 +1,98 @@
+"""Sampling from a run's newest checkpoint and exporting the samples (.npz + PNG grid)."""
+
+import functools
+import json
+import os
+
+import jax
+import ml_collections
+import numpy as np
+
+from v101jax.algorithms import get_algorithm
+from v101jax.core import parallel
+from v101jax.core.errors import CheckpointError, WorkdirError
+from v101jax.training import images
+from v101jax.training.loop import (
+    abstract_train_state,
+    example_batch,
+    restore_latest,
+    run_keys,
+)
+
+
+def load_run_config(workdir: str) -> ml_collections.ConfigDict:
+    """The resolved config a run saved as WORKDIR/config.json."""
+    path = os.path.join(workdir, "config.json")
+    if not os.path.exists(path):
+        raise WorkdirError(f"{path} not found: is {workdir} a training workdir?")
+    with open(path) as f:
+        return ml_collections.ConfigDict(json.load(f))
+
+
+def load_state(config, workdir: str):
+    """The run's newest checkpointed train state (replicated over all devices)."""
+    algorithm = get_algorithm(config.algorithm)
+    init_key, _, _ = run_keys(config)
+    sharding = parallel.replicated(parallel.make_mesh())
+    abstract_state, abstract_tree = abstract_train_state(
+        functools.partial(algorithm.init, config),
+        init_key,
+        example_batch(config),
+        sharding,
+    )
+    state = restore_latest(
+        os.path.join(workdir, "checkpoints"), abstract_state, abstract_tree
+    )
+    if state is None:
+        raise CheckpointError(
+            f"{workdir}/checkpoints holds no checkpoint to sample from"
+        )
+    return state
+
+
+def export_samples(
+    workdir: str,
+    num_samples: int,
+    *,
+    sampler=None,
+    num_steps=None,
+    eta=None,
+    seed: int = 0,
+    batch_size: int = 256,
+    use_ema: bool = True,
+    out: str | None = None,
+) -> str:
+    """Draws `num_samples` samples and writes them to `out` (.npz) and a PNG grid beside it."""
+    config = load_run_config(workdir)
+    with config.unlocked():
+        config.sample.use_ema = use_ema
+    state = load_state(config, workdir)
+    algorithm = get_algorithm(config.algorithm)
+    options = {
+        k: v
+        for k, v in dict(sampler=sampler, num_steps=num_steps, eta=eta).items()
+        if v is not None
+    }
+    chunks, compiled = [], {}
+    key = jax.random.PRNGKey(seed)
+    for i, start in enumerate(range(0, num_samples, batch_size)):
+        n = min(batch_size, num_samples - start)
+        if n not in compiled:  # at most two sizes: full chunks and the remainder
+            compiled[n] = jax.jit(
+                functools.partial(algorithm.sample, config, num_samples=n, **options)
+            )
+        fn = compiled[n]
+        chunks.append(np.asarray(jax.device_get(fn(state, jax.random.fold_in(key, i)))))
+    samples = np.concatenate(chunks)
+    if out is None:
+        tag = "_".join(f"{k}{v}" for k, v in sorted(options.items())) or "default"
+        out = os.path.join(workdir, "samples", f"export_{tag}_n{num_samples}.npz")
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    if samples.ndim == 4:
+        np.savez_compressed(out, images=images.to_uint8(samples))
+    else:
+        np.savez_compressed(out, points=samples.astype(np.float32))
+    images.save_png(
+        os.path.splitext(out)[0] + ".png", images.samples_to_picture(samples[:256])
+    )
+    return out

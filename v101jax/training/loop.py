@@ -1,0 +1,349 @@
+"""The generic training loop: init or restore, step, log, sample, checkpoint.
+
+Start-up order (fixed): the newest good checkpoint in `workdir/checkpoints`, else
+`config.init_from`, else a fresh init. The loop never branches on the algorithm; it calls the
+registered module's `init`, `train_step` and `sample`.
+"""
+
+import functools
+import os
+import signal
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import logging
+
+from v101jax.algorithms import get_algorithm
+from v101jax.core import parallel
+from v101jax.core.checkpoint import Checkpointer
+from v101jax.core.errors import (
+    CheckpointError,
+    ConfigError,
+    NonFiniteLossError,
+    WorkdirError,
+)
+from v101jax.data import BatchIterator, load_dataset, sample_shape
+from v101jax.training import images
+from v101jax.training.periodic import is_time
+
+
+def train_and_evaluate(config, workdir: str):
+    """Trains `config` in `workdir` (resuming when it holds checkpoints); returns the state."""
+    algorithm = get_algorithm(config.algorithm)
+    _validate(config)
+    workdir = prepare_workdir(workdir)
+    mesh = parallel.make_mesh()
+    parallel.check_batch_size(config.data.batch_size, mesh)
+    repl = parallel.replicated(mesh)
+    steps_per_call = config.train.steps_per_call
+    data_sharding = parallel.batch_sharding(mesh, 1 if steps_per_call > 1 else 0)
+
+    dataset = load_dataset(config.data, seed=config.seed)
+    init_key, train_key, sample_key = run_keys(config)
+    example = example_batch(config)
+    init_fn = functools.partial(algorithm.init, config)
+    state = restore_or_init(config, workdir, init_fn, init_key, example, repl)
+    start_step = int(state.step)
+    is_main = jax.process_index() == 0
+    if is_main:
+        with open(os.path.join(workdir, "config.json"), "w") as f:
+            f.write(config.to_json_best_effort(indent=2))
+
+    from clu import (
+        metric_writers,
+    )  # imports TensorFlow for event files: keep it off import time
+
+    writer = metric_writers.create_default_writer(workdir, just_logging=not is_main)
+    step_fn = functools.partial(algorithm.train_step, config)
+    if steps_per_call > 1:
+        step_fn = fuse_steps(step_fn)
+    train_step = jax.jit(
+        step_fn,
+        in_shardings=(repl, data_sharding, repl),
+        out_shardings=(repl, repl),
+        donate_argnums=(0,),
+    )
+    sample_fn = jax.jit(
+        functools.partial(
+            algorithm.sample, config, num_samples=config.train.num_sample_images
+        ),
+        out_shardings=repl,
+    )
+
+    batches = BatchIterator(
+        dataset,
+        global_batch_size=config.data.batch_size,
+        seed=config.seed,
+        start_step=start_step,
+        process_index=jax.process_index(),
+        process_count=jax.process_count(),
+        steps_per_call=steps_per_call,
+        random_flip=config.data.random_flip,
+        prefetch=config.data.prefetch,
+        transform=lambda b: parallel.global_batch(b, data_sharding),
+    )
+    ckpt = Checkpointer(
+        os.path.join(workdir, "checkpoints"), max_to_keep=config.train.keep_checkpoints
+    )
+    num_steps = config.train.num_steps
+    last_saved = start_step if ckpt.all_steps() else None
+    stop = _StopSignal()
+    if start_step >= num_steps:
+        logging.info(
+            "%s is already trained to step %d (train.num_steps=%d)",
+            workdir,
+            start_step,
+            num_steps,
+        )
+    else:
+        logging.info("training steps %d → %d in %s", start_step, num_steps, workdir)
+    progress = _Progress(start_step, num_steps)
+    step = start_step
+    try:
+        while step < num_steps:
+            state, metrics = train_step(state, next(batches), train_key)
+            step += steps_per_call
+            progress.tick(step)
+            save = (
+                is_time(step, config.train.checkpoint_every, num_steps)
+                or stop.requested
+            )
+            if is_time(step, config.train.log_every, num_steps) or save:
+                scalars = _host_scalars(metrics)
+                _check_finite(scalars, step, last_saved, ckpt.directory)
+                if is_time(step, config.train.log_every, num_steps):
+                    scalars.update(progress.report(step))
+                    writer.write_scalars(
+                        step, {f"train/{k}": v for k, v in scalars.items()}
+                    )
+            if is_time(step, config.train.sample_every, num_steps):
+                write_samples(
+                    sample_fn(state, jax.random.fold_in(sample_key, step)),
+                    workdir,
+                    step,
+                    writer,
+                    is_main,
+                )
+            if save:
+                ckpt.save(step, state.checkpoint_tree())
+                last_saved = step
+            if stop.requested:
+                logging.warning(
+                    "stop requested: saved step %d to %s; re-run to resume",
+                    step,
+                    ckpt.directory,
+                )
+                break
+    finally:
+        stop.restore()
+        batches.close()
+        writer.flush()
+        ckpt.close()
+    return state
+
+
+def run_keys(config):
+    """(init, train, sample) keys of a run: all derived from config.seed, never stored."""
+    return jax.random.split(jax.random.PRNGKey(config.seed), 3)
+
+
+def example_batch(config, batch_size: int | None = None) -> dict:
+    """Zeros shaped like one global batch: {"x": [B, *sample_shape], "label": [B]}."""
+    b = batch_size or config.data.batch_size
+    return {
+        "x": np.zeros((b,) + sample_shape(config.data), np.float32),
+        "label": np.zeros((b,), np.int32),
+    }
+
+
+def abstract_train_state(init_fn, init_key, example, sharding):
+    """(abstract state, abstract checkpoint tree with `sharding`) without allocating params."""
+    abstract_state = jax.eval_shape(init_fn, init_key, example)
+    abstract_tree = jax.tree.map(
+        lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding),
+        abstract_state.checkpoint_tree(),
+    )
+    return abstract_state, abstract_tree
+
+
+def restore_latest(directory: str, abstract_state, abstract_tree, keep: int = 3):
+    """The newest good checkpoint under `directory` as a state, or None when there is none."""
+    if not os.path.isdir(directory):
+        return None
+    ckpt = Checkpointer(directory, max_to_keep=keep)
+    try:
+        step, tree = ckpt.restore_latest(abstract_tree)
+    finally:
+        ckpt.close()
+    if tree is None:
+        return None
+    logging.info("restored step %d from %s", step, directory)
+    return abstract_state.from_checkpoint_tree(tree)
+
+
+def restore_or_init(config, workdir, init_fn, init_key, example, sharding):
+    """The newest good checkpoint of `workdir`, else `config.init_from`, else a fresh init."""
+    abstract_state, abstract_tree = abstract_train_state(
+        init_fn, init_key, example, sharding
+    )
+    keep = config.train.keep_checkpoints
+    state = restore_latest(
+        os.path.join(workdir, "checkpoints"), abstract_state, abstract_tree, keep
+    )
+    if state is None and config.init_from:
+        directory = checkpoint_dir(config.init_from)
+        if not os.path.isdir(directory):
+            raise CheckpointError(
+                f"config.init_from={config.init_from!r} is not a directory"
+            )
+        state = restore_latest(directory, abstract_state, abstract_tree, keep)
+        if state is None:
+            raise CheckpointError(
+                f"config.init_from={config.init_from!r} holds no usable checkpoint"
+            )
+    if state is None:
+        state = jax.jit(init_fn, out_shardings=sharding)(init_key, example)
+    return state
+
+
+def checkpoint_dir(path: str) -> str:
+    """Accepts a workdir or its checkpoints/ folder."""
+    sub = os.path.join(path, "checkpoints")
+    return sub if os.path.isdir(sub) else path
+
+
+def prepare_workdir(workdir: str) -> str:
+    """Creates `workdir` and checks that it is writable; WorkdirError otherwise."""
+    if not workdir:
+        raise WorkdirError("--workdir is required")
+    workdir = os.path.abspath(workdir)
+    try:
+        os.makedirs(os.path.join(workdir, "samples"), exist_ok=True)
+        probe = os.path.join(workdir, f".write_test_{jax.process_index()}")
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as e:
+        raise WorkdirError(
+            f"workdir {workdir} is not writable: {e.strerror or e}"
+        ) from None
+    return workdir
+
+
+def fuse_steps(step_fn):
+    """K train steps in one compiled call: batches carry a leading [K] axis (lax.scan)."""
+
+    def fused(state, batches, rng):
+        state, metrics = jax.lax.scan(lambda s, b: step_fn(s, b, rng), state, batches)
+        return state, jax.tree.map(lambda m: jnp.mean(m, axis=0), metrics)
+
+    return fused
+
+
+def write_samples(
+    samples, workdir: str, step: int, writer, is_main: bool
+) -> str | None:
+    """Writes samples/step_XXXXXX.png (and the same picture to TensorBoard)."""
+    samples = _to_host(samples)
+    if not is_main:
+        return None
+    picture = images.samples_to_picture(samples)
+    path = os.path.join(workdir, "samples", f"step_{step:06d}.png")
+    images.save_png(path, picture)
+    writer.write_images(step, {"sample/grid": picture[None]})
+    logging.info("wrote %s", path)
+    return path
+
+
+def _validate(config):
+    k = config.train.steps_per_call
+    if k < 1:
+        raise ConfigError(f"train.steps_per_call={k} must be ≥ 1")
+    for name in ("num_steps", "log_every", "checkpoint_every", "sample_every"):
+        value = config.train[name]
+        if value > 0 and value % k:
+            raise ConfigError(
+                f"train.{name}={value} must be a multiple of train.steps_per_call={k}"
+            )
+    if config.train.num_steps < 0:
+        raise ConfigError("train.num_steps must be ≥ 0")
+
+
+def _to_host(x):
+    """A replicated global array as numpy (works when other processes hold copies too)."""
+    if isinstance(x, jax.Array) and not x.is_fully_addressable:
+        x = x.addressable_data(0)
+    return np.asarray(jax.device_get(x))
+
+
+def _host_scalars(metrics) -> dict:
+    return {k: float(_to_host(v)) for k, v in metrics.items()}
+
+
+def _check_finite(scalars: dict, step: int, last_saved, ckpt_dir: str):
+    bad = sorted(k for k, v in scalars.items() if not np.isfinite(v))
+    if bad:
+        where = (
+            f"the last good checkpoint is step {last_saved} in {ckpt_dir}"
+            if last_saved is not None
+            else "no checkpoint was saved"
+        )
+        raise NonFiniteLossError(
+            f"non-finite {', '.join(bad)} at step {step} "
+            f"({', '.join(f'{k}={scalars[k]}' for k in bad)}); stopping: {where}"
+        )
+
+
+class _Progress:
+    """Steps/s and ETA, measured from the first completed call (compilation excluded)."""
+
+    def __init__(self, start_step: int, num_steps: int):
+        self.num_steps = num_steps
+        self.t0, self.step0 = None, start_step
+
+    def tick(self, step: int):
+        if self.t0 is None:
+            self.t0, self.step0 = time.perf_counter(), step
+
+    def report(self, step: int) -> dict:
+        elapsed = time.perf_counter() - self.t0
+        rate = (
+            (step - self.step0) / elapsed if elapsed > 0 and step > self.step0 else 0.0
+        )
+        eta = (self.num_steps - step) / rate if rate > 0 else float("nan")
+        logging.info(
+            "step %d/%d  %.2f steps/s  ETA %s", step, self.num_steps, rate, _hms(eta)
+        )
+        return {"steps_per_sec": rate}
+
+
+def _hms(seconds: float) -> str:
+    if not np.isfinite(seconds):
+        return "?"
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h:d}:{m:02d}:{s:02d}"
+
+
+class _StopSignal:
+    """SIGTERM/SIGINT → finish the current step, checkpoint, return (preemption-safe)."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = {}
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread: leave signals alone
+                pass
+
+    def _handle(self, signum, frame):
+        del frame
+        logging.warning("received signal %d: checkpointing after this step", signum)
+        self.requested = True
+
+    def restore(self):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
