@@ -26,6 +26,6 @@ setup(
         "absl-py>=2",
     ],
     extras_require={
-        "test": ["pytest>=8", "ruff>=0.6"],
+        "test": ["pytest>=8", "ruff==0.17.6"],
     },
 )

@@ -9,8 +9,9 @@ an .npz (`images`: uint8 NHWC, or `points`: float32 for 2-D data) plus a PNG gri
 
 import os
 
-from experiments import cli
 from absl import flags
+
+from experiments import cli
 
 _WORKDIR = flags.DEFINE_string(
     "workdir", None, "Run directory with config.json and checkpoints/."

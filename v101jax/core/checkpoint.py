@@ -55,7 +55,7 @@ class Checkpointer:
                 return step, self.restore(step, abstract_tree)
             except CheckpointError:
                 raise
-            except Exception as e:  # orbax raises many types for unreadable files.
+            except Exception as e:  # noqa: BLE001 - orbax raises many types for bad files
                 logging.warning(
                     "checkpoint %s/%d could not be restored (%s: %s); trying the previous one",
                     self.directory,

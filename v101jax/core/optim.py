@@ -40,13 +40,13 @@ def learning_rate_schedule(optim_cfg, num_steps: int) -> optax.Schedule:
         num_cycles = max(1, -(-num_steps // period))
         return optax.sgdr_schedule(
             [
-                dict(
-                    init_value=0.0,
-                    peak_value=lr,
-                    warmup_steps=warmup,
-                    decay_steps=period,
-                    end_value=end,
-                )
+                {
+                    "init_value": 0.0,
+                    "peak_value": lr,
+                    "warmup_steps": warmup,
+                    "decay_steps": period,
+                    "end_value": end,
+                }
                 for _ in range(num_cycles)
             ]
         )

@@ -8,7 +8,8 @@ the global batch (`jax.make_array_from_process_local_data`).
 import jax
 import numpy as np
 from absl import logging
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from v101jax.core.errors import ConfigError
 

@@ -1,6 +1,7 @@
 """The train state of one network: step, parameters, optimiser state, EMA and mutable state."""
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import flax.struct
 import jax

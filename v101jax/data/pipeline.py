@@ -228,7 +228,7 @@ class BatchIterator:
                     except queue.Full:
                         continue
                 step += self.steps_per_call
-        except Exception as e:  # surfaced to the consumer on the next __next__
+        except Exception as e:  # noqa: BLE001 - re-raised in the consumer by __next__
             self._queue.put(e)
 
     def __iter__(self):

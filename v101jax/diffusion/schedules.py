@@ -48,7 +48,7 @@ class DiscreteSchedule(flax.struct.PyTreeNode):
         post_var = betas * (1.0 - ac_prev) / (1.0 - ac)
         # β̃_0 = 0; log-variance clipped with β̃_1 as in DDPM's reference code.
         post_log_var = np.log(np.append(post_var[1], post_var[1:]))
-        f = lambda a: jnp.asarray(a, jnp.float32)  # noqa: E731
+        f = lambda a: jnp.asarray(a, jnp.float32)
         return cls(
             betas=f(betas),
             alphas_cumprod=f(ac),

@@ -14,7 +14,7 @@ class SelfAttention2D(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        b, h, w, c = x.shape
+        _b, h, w, c = x.shape
         y = nn.GroupNorm(num_groups=min(self.num_groups, c), dtype=self.dtype)(x)
         y = rearrange(y, "b h w c -> b (h w) c")
         qkv = nn.DenseGeneral(

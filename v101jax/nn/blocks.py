@@ -21,7 +21,7 @@ class ResBlock(nn.Module):
     def __call__(self, x, emb, train: bool):
         # `train` is positional-or-keyword so nn.remat can mark it static (static_argnums=(3,)).
 
-        groups = lambda c: min(self.num_groups, c)  # noqa: E731
+        groups = lambda c: min(self.num_groups, c)
         h = nn.silu(nn.GroupNorm(num_groups=groups(x.shape[-1]), dtype=self.dtype)(x))
         h = nn.Conv(self.out_channels, (3, 3), dtype=self.dtype)(h)
         h = (

@@ -5,7 +5,7 @@ with self-attention where the feature map's size is in `attention_resolutions`. 
 embedding (and, for conditional models, a learned class embedding) is added in every block.
 """
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp

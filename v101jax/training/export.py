@@ -70,7 +70,7 @@ def export_samples(
     algorithm = get_algorithm(config.algorithm)
     options = {
         k: v
-        for k, v in dict(sampler=sampler, num_steps=num_steps, eta=eta).items()
+        for k, v in {"sampler": sampler, "num_steps": num_steps, "eta": eta}.items()
         if v is not None
     }
     chunks, compiled = [], {}

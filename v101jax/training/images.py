@@ -19,8 +19,8 @@ def make_grid(
 ) -> np.ndarray:
     """Tiles uint8 images [N, H, W, C] into one [rows·(H+pad)+pad, cols·(W+pad)+pad, C] grid."""
     n, h, w, c = images.shape
-    cols = num_cols or int(math.ceil(math.sqrt(n)))
-    rows = int(math.ceil(n / cols))
+    cols = num_cols or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
     grid = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, c), 255, np.uint8)
     for i in range(n):
         r, k = divmod(i, cols)
