@@ -28,7 +28,37 @@ def _parse_flags(argv):
 
     try:
         return flags.FLAGS(argv)
-    except flags.Error as e:
-        msg = str(e).strip().splitlines()
-        print(f"error: {msg[-1] if msg else e}", file=sys.stderr)
+    except (flags.Error, OSError, KeyError, AttributeError, TypeError, ValueError) as e:
+        print(f"error: {_one_line(e)}", file=sys.stderr)
         sys.exit(2)
+
+
+def _one_line(e: Exception) -> str:
+    """A readable single line from config_flags' multi-line (sometimes repr'd) messages."""
+    text = str(e).replace("\\n", "\n").replace("\\'", "'")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return type(e).__name__
+    if isinstance(e, OSError) or "Traceback" in text:
+        # The innermost cause comes last.
+        return f"cannot load config file: {lines[-1]}"
+    if isinstance(e, (KeyError, AttributeError)):
+        return "unknown config field " + " ".join(ln.strip("'\"") for ln in lines)
+    return " ".join(lines)
+
+
+def config_value(config_flag):
+    """The parsed config of a config_flags flag, with loading errors as one-line UserErrors.
+
+    config_flags defers some loading errors (OSError for a missing file) to the first use of
+    the value.
+    """
+    from v101jax.core.errors import ConfigError
+
+    try:
+        config = config_flag.value
+        # A file that failed to load yields a placeholder that raises on first attribute use.
+        config.get("algorithm")
+        return config
+    except (OSError, KeyError, AttributeError, TypeError, ValueError) as e:
+        raise ConfigError(_one_line(e)) from None

@@ -28,7 +28,7 @@ def main(argv):
     from v101jax.core import parallel
     from v101jax.training.loop import train_and_evaluate
 
-    config = _CONFIG.value
+    config = cli.config_value(_CONFIG)
     parallel.initialize_distributed(config.distributed)
     train_and_evaluate(config, _WORKDIR.value)
 

@@ -98,6 +98,16 @@ def train_step(config, state: TrainState, batch, rng):
     return new_state, metrics
 
 
+def noise_predictor(config, state: TrainState):
+    """ε̂(x_t, t) of the sampling parameters (EMA unless config.sample.use_ema is off)."""
+    params = state.ema_params if config.sample.use_ema else state.params
+
+    def eps_fn(x, t):
+        return state.apply_fn({"params": params}, x, t, train=False)
+
+    return eps_fn
+
+
 def sample(
     config,
     state: TrainState,
@@ -119,11 +129,7 @@ def sample(
     num_steps = num_steps or config.sample.num_steps
     eta = config.sample.eta if eta is None else eta
     schedule = schedule_from_config(config.diffusion)
-    params = state.ema_params if config.sample.use_ema else state.params
-
-    def eps_fn(x, t):
-        return state.apply_fn({"params": params}, x, t, train=False)
-
+    eps_fn = noise_predictor(config, state)
     noise_key, loop_key = jax.random.split(rng)
     x_T = jax.random.normal(
         noise_key, (num_samples,) + sample_shape(config.data), jnp.float32

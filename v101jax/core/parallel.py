@@ -25,9 +25,9 @@ def initialize_distributed(dist_cfg) -> None:
             "distributed.coordinator_address (host:port of process 0) is required when "
             "distributed.num_processes > 1"
         )
-    if jax.default_backend() == "cpu" or not _has_accelerators():
-        # CPU collectives across processes go through gloo.
-        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    # Collectives between CPU devices of different processes go through gloo; the setting
+    # does not affect GPU/TPU. (No backend query here: that would initialise XLA too early.)
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
     jax.distributed.initialize(
         coordinator_address=dist_cfg.coordinator_address,
         num_processes=dist_cfg.num_processes,
@@ -40,13 +40,6 @@ def initialize_distributed(dist_cfg) -> None:
         jax.local_device_count(),
         jax.device_count(),
     )
-
-
-def _has_accelerators() -> bool:
-    try:
-        return bool(jax.devices("gpu"))
-    except RuntimeError:
-        return False
 
 
 def make_mesh(devices=None) -> Mesh:

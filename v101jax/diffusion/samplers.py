@@ -5,6 +5,8 @@ schedule, the starting noise x_T and a key; the noise of loop iteration i uses
 `fold_in(rng, i)`, so samplers given the same key draw the same noise sequence.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -23,23 +25,36 @@ def _x0_and_eps(eps_fn, schedule, x, t, clip_x0: bool):
     return x0, eps
 
 
+def ddpm_plan(schedule: DiscreteSchedule):
+    """Per-iteration inputs of the ancestral sampler: (iteration i, timestep t = T−1−i)."""
+    num_timesteps = schedule.num_timesteps
+    i = np.arange(num_timesteps, dtype=np.int32)
+    return (jnp.asarray(i), jnp.asarray(num_timesteps - 1 - i))
+
+
+def ddpm_update(eps_fn, schedule: DiscreteSchedule, x, inputs, rng, *, clip_x0: bool):
+    """One ancestral step x_t → x_{t−1} = μ̃_t(x̂₀, x_t) + sqrt(β̃_t)·z  (DDPM Algorithm 2)."""
+    i, t_i = inputs
+    t = jnp.full((x.shape[0],), t_i, jnp.int32)
+    x0, _ = _x0_and_eps(eps_fn, schedule, x, t, clip_x0)
+    mean, var = process.q_posterior(schedule, x0, x, t)
+    z = jax.random.normal(jax.random.fold_in(rng, i), x.shape, x.dtype)
+    return mean + jnp.sqrt(var) * z  # β̃_0 = 0: no noise at the last step
+
+
 def ddpm_sample(eps_fn, schedule: DiscreteSchedule, x_T, rng, *, clip_x0: bool = True):
     """Ancestral sampling (DDPM Algorithm 2) with the posterior variance β̃_t.
 
     x_{t−1} = μ̃_t(x̂₀, x_t) + sqrt(β̃_t)·z, z ~ N(0, I) (z = 0 at the last step), where
     x̂₀ is the network's x₀ estimate.
     """
-    num_timesteps = schedule.num_timesteps
-    batch = x_T.shape[0]
+    update = functools.partial(ddpm_update, eps_fn, schedule, rng=rng, clip_x0=clip_x0)
+    return scan_updates(update, x_T, ddpm_plan(schedule))
 
-    def step(x, i):
-        t = jnp.full((batch,), num_timesteps - 1 - i, jnp.int32)
-        x0, _ = _x0_and_eps(eps_fn, schedule, x, t, clip_x0)
-        mean, var = process.q_posterior(schedule, x0, x, t)
-        z = jax.random.normal(jax.random.fold_in(rng, i), x.shape, x.dtype)
-        return mean + jnp.sqrt(var) * z, None  # β̃_0 = 0: no noise at the last step
 
-    x, _ = jax.lax.scan(step, x_T, jnp.arange(num_timesteps))
+def scan_updates(update, x_T, plan):
+    """Runs `x = update(x, inputs)` over the rows of `plan` as one `lax.scan`."""
+    x, _ = jax.lax.scan(lambda x, inputs: (update(x, inputs), None), x_T, plan)
     return x
 
 
@@ -52,6 +67,32 @@ def ddim_timesteps(num_timesteps: int, num_steps: int) -> np.ndarray:
     if num_steps == 1:
         return np.array([num_timesteps - 1])
     return np.linspace(0, num_timesteps - 1, num_steps).round().astype(np.int32)
+
+
+def ddim_plan(schedule: DiscreteSchedule, num_steps: int):
+    """Per-iteration inputs (i, t, t'): t runs down the kept indices, t' is the next one
+    (−1 after the last, where ᾱ = 1)."""
+    ts = ddim_timesteps(schedule.num_timesteps, num_steps)
+    t_prev = np.concatenate([[-1], ts[:-1]])
+    i = np.arange(num_steps, dtype=np.int32)
+    return (jnp.asarray(i), jnp.asarray(ts[::-1]), jnp.asarray(t_prev[::-1]))
+
+
+def ddim_update(
+    eps_fn, schedule: DiscreteSchedule, x, inputs, rng, *, eta: float, clip_x0: bool
+):
+    """One DDIM step x_t → x_{t'} (DDIM eq. 12 with σ from eq. 16)."""
+    i, t_i, t_prev_i = inputs
+    t = jnp.full((x.shape[0],), t_i, jnp.int32)
+    x0, eps = _x0_and_eps(eps_fn, schedule, x, t, clip_x0)
+    ac = schedule.alphas_cumprod[t_i]
+    ac_prev = jnp.where(
+        t_prev_i >= 0, schedule.alphas_cumprod[jnp.maximum(t_prev_i, 0)], 1.0
+    )
+    sigma = eta * jnp.sqrt((1.0 - ac_prev) / (1.0 - ac) * (1.0 - ac / ac_prev))
+    z = jax.random.normal(jax.random.fold_in(rng, i), x.shape, x.dtype)
+    dir_xt = jnp.sqrt(jnp.maximum(1.0 - ac_prev - sigma**2, 0.0)) * eps
+    return jnp.sqrt(ac_prev) * x0 + dir_xt + sigma * z
 
 
 def ddim_sample(
@@ -70,25 +111,7 @@ def ddim_sample(
     (ᾱ = 1 before the first), with σ = η·sqrt((1 − ᾱ_{t'})/(1 − ᾱ_t))·sqrt(1 − ᾱ_t/ᾱ_{t'})
     (eq. 16). η = 0 is deterministic; η = 1 over all T steps is ancestral DDPM.
     """
-    ts = ddim_timesteps(schedule.num_timesteps, num_steps)
-    t_seq = jnp.asarray(ts[::-1])
-    t_prev_seq = jnp.asarray(
-        np.concatenate([[-1], ts[:-1]])[::-1]
-    )  # t' of each t; −1 = none
-    batch = x_T.shape[0]
-
-    def step(x, inputs):
-        i, t_i, t_prev_i = inputs
-        t = jnp.full((batch,), t_i, jnp.int32)
-        x0, eps = _x0_and_eps(eps_fn, schedule, x, t, clip_x0)
-        ac = schedule.alphas_cumprod[t_i]
-        ac_prev = jnp.where(
-            t_prev_i >= 0, schedule.alphas_cumprod[jnp.maximum(t_prev_i, 0)], 1.0
-        )
-        sigma = eta * jnp.sqrt((1.0 - ac_prev) / (1.0 - ac) * (1.0 - ac / ac_prev))
-        z = jax.random.normal(jax.random.fold_in(rng, i), x.shape, x.dtype)
-        dir_xt = jnp.sqrt(jnp.maximum(1.0 - ac_prev - sigma**2, 0.0)) * eps
-        return jnp.sqrt(ac_prev) * x0 + dir_xt + sigma * z, None
-
-    x, _ = jax.lax.scan(step, x_T, (jnp.arange(num_steps), t_seq, t_prev_seq))
-    return x
+    update = functools.partial(
+        ddim_update, eps_fn, schedule, rng=rng, eta=eta, clip_x0=clip_x0
+    )
+    return scan_updates(update, x_T, ddim_plan(schedule, num_steps))

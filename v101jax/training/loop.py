@@ -106,10 +106,9 @@ def train_and_evaluate(config, workdir: str):
             state, metrics = train_step(state, next(batches), train_key)
             step += steps_per_call
             progress.tick(step)
-            save = (
-                is_time(step, config.train.checkpoint_every, num_steps)
-                or stop.requested
-            )
+            # Read once: a signal arriving later in this iteration is handled at the next.
+            stopping = stop.requested
+            save = is_time(step, config.train.checkpoint_every, num_steps) or stopping
             if is_time(step, config.train.log_every, num_steps) or save:
                 scalars = _host_scalars(metrics)
                 _check_finite(scalars, step, last_saved, ckpt.directory)
@@ -129,7 +128,7 @@ def train_and_evaluate(config, workdir: str):
             if save:
                 ckpt.save(step, state.checkpoint_tree())
                 last_saved = step
-            if stop.requested:
+            if stopping:
                 logging.warning(
                     "stop requested: saved step %d to %s; re-run to resume",
                     step,

@@ -1,0 +1,152 @@
+"""User mistakes on the command line give one-line errors and leave existing runs untouched."""
+
+import hashlib
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SMOKE = "configs/ddim.py:smoke"
+
+
+def main(*args, timeout=300):
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments.main", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+    )
+    return proc.returncode, proc.stderr
+
+
+def error_line(stderr: str) -> str:
+    lines = [ln for ln in stderr.splitlines() if ln.startswith("error: ")]
+    assert len(lines) == 1, stderr[-2000:]
+    assert "Traceback" not in stderr, stderr[-2000:]
+    return lines[0]
+
+
+def test_missing_config_file(tmp_path):
+    code, err = main("--config=configs/nope.py", f"--workdir={tmp_path}")
+    assert code != 0
+    assert "configs/nope.py" in error_line(err)
+
+
+def test_typo_in_a_config_field(tmp_path):
+    code, err = main(f"--config={SMOKE}", f"--workdir={tmp_path}", "--config.train.num_step=3")
+    assert code != 0
+    assert "num_step" in error_line(err)
+
+
+def test_wrong_type_for_a_config_field(tmp_path):
+    code, err = main(f"--config={SMOKE}", f"--workdir={tmp_path}", "--config.train.num_steps=abc")
+    assert code != 0
+    assert "num_steps" in error_line(err)
+
+
+def test_unknown_algorithm(tmp_path):
+    code, err = main(f"--config={SMOKE}", f"--workdir={tmp_path}", "--config.algorithm=dcgam")
+    assert code == 2
+    line = error_line(err)
+    assert "dcgam" in line and "diffusion" in line
+
+
+def test_missing_dataset_names_the_install_command(tmp_path):
+    code, err = main(
+        f"--config={SMOKE}",
+        f"--workdir={tmp_path}",
+        "--config.data.fashion_mnist_dir=/nonexistent/fmnist",
+    )
+    assert code == 2
+    line = error_line(err)
+    assert "/nonexistent/fmnist" in line and "apt-get install dataset-fashion-mnist" in line
+
+
+def test_unwritable_workdir(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    code, err = main(f"--config={SMOKE}", f"--workdir={blocker}/run")
+    assert code == 2
+    assert "not writable" in error_line(err)
+
+
+def _digest(directory):
+    h = hashlib.sha256()
+    for root, _, files in sorted(os.walk(directory)):
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            h.update(path.encode())
+            with open(path, "rb") as f:
+                h.update(f.read())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def trained_smoke_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("smoke") / "run"
+    code, err = main(f"--config={SMOKE}", f"--workdir={workdir}")
+    assert code == 0, err[-3000:]
+    return workdir
+
+
+def test_smoke_run_writes_grid_checkpoint_and_config(trained_smoke_run):
+    assert os.path.exists(trained_smoke_run / "samples" / "step_000002.png")
+    assert os.listdir(trained_smoke_run / "checkpoints") == ["2"]
+    assert (trained_smoke_run / "config.json").read_text().count('"algorithm"') == 1
+
+
+def test_checkpoint_of_another_model_shape_is_refused_untouched(trained_smoke_run):
+    before = _digest(trained_smoke_run)
+    code, err = main(
+        f"--config={SMOKE}",
+        f"--workdir={trained_smoke_run}",
+        "--config.model.channels=16",
+        "--config.train.num_steps=4",
+    )
+    assert code == 2
+    line = error_line(err)
+    assert "does not match this config's model" in line
+    assert _digest(trained_smoke_run) == before  # nothing overwritten, config.json included
+
+
+def test_sample_command_exports_npz_and_grid(trained_smoke_run, tmp_path):
+    import numpy as np
+
+    out = tmp_path / "export.npz"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "experiments.sample",
+            f"--workdir={trained_smoke_run}",
+            "--num_samples=5",
+            "--batch_size=3",
+            "--sampler=ddpm",
+            f"--out={out}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with np.load(out) as f:
+        images = f["images"]
+    assert images.shape == (5, 28, 28, 1) and images.dtype == np.uint8
+    assert len(np.unique(images)) > 10  # real samples, not a constant fill
+    assert os.path.exists(tmp_path / "export.png")
+
+
+def test_sample_command_without_checkpoints(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments.sample", f"--workdir={tmp_path}"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "config.json" in error_line(proc.stderr)
