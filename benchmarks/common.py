@@ -1,7 +1,7 @@
 """Shared helpers for benchmark scripts: config loading and timing."""
 
+import ast
 import importlib
-import time
 
 import jax
 
@@ -21,21 +21,25 @@ def load_config(spec: str, overrides: dict | None = None):
     return config
 
 
-def time_calls(fn, *args, warmup: int = 1, repeats: int = 5):
-    """(compile+first-call seconds, median seconds per call) of a jitted fn returning pytrees."""
-    t0 = time.perf_counter()
-    for _ in range(warmup):
-        jax.block_until_ready(fn(*args))
-    first = time.perf_counter() - t0
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    return first, times[len(times) // 2]
-
-
 def device_name() -> str:
     d = jax.devices()[0]
     return f"{d.platform}:{getattr(d, 'device_kind', '')} x{jax.device_count()}"
+
+
+def parse_overrides(pairs) -> dict:
+    """["train.num_steps=5", "model.dtype=bfloat16"] → {"train.num_steps": 5, ...}."""
+    out = {}
+    for pair in pairs:
+        key, _, text = pair.partition("=")
+        try:
+            out[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            out[key] = text
+    return out
+
+
+def peak_memory_mb() -> float | None:
+    """Peak device memory in MiB where the backend reports it (GPU/TPU), else None."""
+    stats = jax.devices()[0].memory_stats() or {}
+    peak = stats.get("peak_bytes_in_use")
+    return None if peak is None else peak / 2**20

@@ -3,8 +3,7 @@
     python -m benchmarks.train_step --config=configs/ddim.py [--batch=32] [--repeats=10]
 
 Prints compile time, seconds per step, steps/s and images/s on the default device.
-The step is called with a fresh state each repeat is avoided: the state is threaded through,
-as in training (donated buffers).
+The state is threaded through the calls with donated buffers, as in training.
 """
 
 import argparse
@@ -26,7 +25,12 @@ def main():
     import jax
     import numpy as np
 
-    from benchmarks.common import device_name, load_config
+    from benchmarks.common import (
+        device_name,
+        load_config,
+        parse_overrides,
+        peak_memory_mb,
+    )
     from v101jax.algorithms import get_algorithm
     from v101jax.data import sample_shape
     from v101jax.training.loop import fuse_steps
@@ -34,13 +38,7 @@ def main():
     overrides = {"train.steps_per_call": args.steps_per_call}
     if args.batch:
         overrides["data.batch_size"] = args.batch
-    for kv in args.set:
-        k, v = kv.split("=", 1)
-        overrides[k] = (
-            type(load_config(args.config)[k.split(".")[0]][k.split(".", 1)[1]])(v)
-            if "." in k
-            else v
-        )
+    overrides.update(parse_overrides(args.set))
     config = load_config(args.config, overrides)
     alg = get_algorithm(config.algorithm)
     b = config.data.batch_size
@@ -69,13 +67,15 @@ def main():
         times.append(time.perf_counter() - t0)
     per_call = float(np.median(times))
     per_step = per_call / k
+    peak = peak_memory_mb()
     print(
-        f"config={args.config} device={device_name()} params={n_params / 1e6:.3f}M batch={b} "
-        f"steps_per_call={k}"
+        f"config={args.config} {' '.join(args.set)} device={device_name()} "
+        f"params={n_params / 1e6:.3f}M batch={b} steps_per_call={k}"
     )
     print(
         f"compile+first={compile_s:.2f}s  step={per_step * 1e3:.1f}ms  "
         f"steps/s={1 / per_step:.2f}  images/s={b / per_step:.1f}"
+        + (f"  peak_mem={peak:.0f}MiB" if peak is not None else "")
     )
 
 

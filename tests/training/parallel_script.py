@@ -36,9 +36,9 @@ def main():
         mesh = parallel.make_mesh(devices)
         repl = parallel.replicated(mesh)
         shard = parallel.batch_sharding(mesh)
-        state = jax.jit(
-            functools.partial(algorithm.init, config), out_shardings=repl
-        )(init_key, batch)
+        state = jax.jit(functools.partial(algorithm.init, config), out_shardings=repl)(
+            init_key, batch
+        )
         step = jax.jit(
             functools.partial(algorithm.train_step, config),
             in_shardings=(repl, shard, repl),
