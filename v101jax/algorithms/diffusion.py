@@ -93,7 +93,7 @@ def train_step(config, state: TrainState, batch, rng):
     (_, aux), grads = grad_fn(state.params, batch=batch, rng=step_key)
     new_state = state.apply_gradients(grads)
     metrics = dict(aux["scalars"])
-    metrics["grad_norm"] = optax.global_norm(grads)
+    metrics["grad_norm"] = optax.tree.norm(grads)
     metrics["learning_rate"] = optim.current_learning_rate(new_state.opt_state)
     return new_state, metrics
 

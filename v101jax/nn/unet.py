@@ -37,13 +37,19 @@ class UNet(nn.Module):
         out_channels = self.out_channels or x.shape[-1]
         block_cls = nn.remat(ResBlock, static_argnums=(3,)) if self.remat else ResBlock
 
+        num_blocks = [0]
+
         def res_block(h, width):
+            # Explicit names keep parameter paths the same with and without remat, so a
+            # checkpoint loads either way.
             block = block_cls(
                 width,
                 dropout=self.dropout,
                 num_groups=self.num_groups,
                 dtype=self.dtype,
+                name=f"ResBlock_{num_blocks[0]}",
             )
+            num_blocks[0] += 1
             return block(h, emb, train)
 
         def maybe_attend(h):
