@@ -220,16 +220,19 @@ class BatchIterator:
         step = self._step
         try:
             while not self._stop.is_set():
-                item = self.transform(self._make(step))
-                while not self._stop.is_set():
-                    try:
-                        self._queue.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
+                self._put(self.transform(self._make(step)))
                 step += self.steps_per_call
         except Exception as e:  # noqa: BLE001 - re-raised in the consumer by __next__
-            self._queue.put(e)
+            self._put(e)
+
+    def _put(self, item):
+        """Blocks until the consumer takes `item` or close() is called."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
     def __iter__(self):
         return self
@@ -241,4 +244,7 @@ class BatchIterator:
         return item
 
     def close(self):
+        """Stops the background thread and waits for it: a thread still inside a device
+        transfer when the interpreter exits aborts the process."""
         self._stop.set()
+        self._thread.join(timeout=60)
