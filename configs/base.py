@@ -65,7 +65,7 @@ def get_base_config() -> ml_collections.ConfigDict:
     train.num_steps = 1000
     train.steps_per_call = 1  # train steps fused into one compiled call (lax.scan)
     train.log_every = 50
-    train.checkpoint_every = 500
+    train.checkpoint_every = 500  # 0 = only at the end (the last step always saves)
     train.keep_checkpoints = 3
     train.sample_every = 500  # 0 disables periodic sample grids
     train.num_sample_images = 64

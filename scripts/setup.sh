@@ -18,8 +18,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # Reinstall only when setup.py changed since the last install.
 if [ ! -f .setup-stamp ] || [ setup.py -nt .setup-stamp ]; then
-  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
-  .venv/bin/python -m pip install -q -e ".[test]" 2>&1 | grep -v "is ignored" || true
-  .venv/bin/python -c "import v101jax, jax, flax, optax, orbax.checkpoint, clu.metric_writers" \
-    && touch .setup-stamp
+  echo "setup: installing v101jax and its dependencies into .venv (log: .venv/install.log)"
+  if ! { .venv/bin/python -m pip install -q --upgrade pip &&
+         .venv/bin/python -m pip install -q -e ".[test]"; } >.venv/install.log 2>&1; then
+    tail -n 30 .venv/install.log >&2
+    echo "setup: pip install failed; see .venv/install.log" >&2
+    exit 1
+  fi
+  .venv/bin/python -c "import v101jax, jax, flax, optax, orbax.checkpoint, clu.metric_writers"
+  touch .setup-stamp
 fi

@@ -51,9 +51,8 @@ def train_and_evaluate(config, workdir: str):
         with open(os.path.join(workdir, "config.json"), "w") as f:
             f.write(config.to_json_best_effort(indent=2))
 
-    from clu import (
-        metric_writers,
-    )  # imports TensorFlow for event files: keep it off import time
+    # clu's writers import TensorFlow (for event files): keep that off import time.
+    from clu import metric_writers
 
     writer = metric_writers.create_default_writer(workdir, just_logging=not is_main)
     step_fn = functools.partial(algorithm.train_step, config)
@@ -108,7 +107,11 @@ def train_and_evaluate(config, workdir: str):
             progress.tick(step)
             # Read once: a signal arriving later in this iteration is handled at the next.
             stopping = stop.requested
-            save = is_time(step, config.train.checkpoint_every, num_steps) or stopping
+            save = (
+                is_time(step, config.train.checkpoint_every, num_steps)
+                or step >= num_steps
+                or stopping
+            )
             if is_time(step, config.train.log_every, num_steps) or save:
                 scalars = _host_scalars(metrics)
                 _check_finite(scalars, step, last_saved, ckpt.directory)
