@@ -58,25 +58,15 @@ def main():
             f"run={run_s:7.3f}s samples/s={n / run_s:9.1f}"
         )
         if args.python_loop:
-            if name == "ddim":
-                plan = samplers.ddim_plan(schedule, steps)
-                update = functools.partial(
-                    samplers.ddim_update,
-                    eps_fn,
-                    schedule,
-                    rng=key,
-                    eta=config.sample.eta,
-                    clip_x0=config.sample.clip_x0,
-                )
-            else:
-                plan = samplers.ddpm_plan(schedule)
-                update = functools.partial(
-                    samplers.ddpm_update,
-                    eps_fn,
-                    schedule,
-                    rng=key,
-                    clip_x0=config.sample.clip_x0,
-                )
+            update, plan = samplers.sampler_steps(
+                name,
+                eps_fn,
+                schedule,
+                key,
+                num_steps=steps,
+                eta=config.sample.eta,
+                clip_x0=config.sample.clip_x0,
+            )
             step = jax.jit(update)
             x = jax.random.normal(key, (n,) + example_batch(config, 1)["x"].shape[1:])
             rows = [tuple(a[k] for a in plan) for k in range(len(plan[0]))]

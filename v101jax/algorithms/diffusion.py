@@ -20,8 +20,6 @@ from v101jax.diffusion.schedules import schedule_from_config
 from v101jax.models.mlp import MLPDenoiser
 from v101jax.nn.unet import UNet
 
-SAMPLERS = ("ddpm", "ddim")
-
 
 def make_model(config):
     """The denoiser named by config.model.name, built from explicit fields."""
@@ -134,13 +132,17 @@ def sample(
     x_T = jax.random.normal(
         noise_key, (num_samples,) + sample_shape(config.data), jnp.float32
     )
-    clip = config.sample.clip_x0
-    if sampler == "ddpm":
-        return samplers.ddpm_sample(eps_fn, schedule, x_T, loop_key, clip_x0=clip)
-    if sampler == "ddim":
-        return samplers.ddim_sample(
-            eps_fn, schedule, x_T, loop_key, num_steps=num_steps, eta=eta, clip_x0=clip
+    if sampler not in samplers.SAMPLERS:
+        raise ConfigError(
+            f"sample.sampler={sampler!r} is not one of: {', '.join(samplers.SAMPLERS)}"
         )
-    raise ConfigError(
-        f"sample.sampler={sampler!r} is not one of: {', '.join(SAMPLERS)}"
+    update, plan = samplers.sampler_steps(
+        sampler,
+        eps_fn,
+        schedule,
+        loop_key,
+        num_steps=num_steps,
+        eta=eta,
+        clip_x0=config.sample.clip_x0,
     )
+    return samplers.scan_updates(update, x_T, plan)

@@ -115,3 +115,34 @@ def ddim_sample(
         ddim_update, eps_fn, schedule, rng=rng, eta=eta, clip_x0=clip_x0
     )
     return scan_updates(update, x_T, ddim_plan(schedule, num_steps))
+
+
+SAMPLERS = ("ddpm", "ddim")
+
+
+def sampler_steps(
+    name: str,
+    eps_fn,
+    schedule: DiscreteSchedule,
+    rng,
+    *,
+    num_steps: int,
+    eta: float,
+    clip_x0: bool,
+):
+    """(update, plan) of the sampler `name`: `scan_updates(update, x_T, plan)` samples.
+
+    One place that maps a sampler name to its step, shared by `sample` and the benchmarks
+    (which also run the same update in a Python loop). DDPM always runs all T steps.
+    """
+    if name == "ddpm":
+        update = functools.partial(
+            ddpm_update, eps_fn, schedule, rng=rng, clip_x0=clip_x0
+        )
+        return update, ddpm_plan(schedule)
+    if name == "ddim":
+        update = functools.partial(
+            ddim_update, eps_fn, schedule, rng=rng, eta=eta, clip_x0=clip_x0
+        )
+        return update, ddim_plan(schedule, num_steps)
+    raise ValueError(f"sampler {name!r} is not one of: {', '.join(SAMPLERS)}")
