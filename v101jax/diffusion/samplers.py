@@ -48,8 +48,16 @@ def ddpm_sample(eps_fn, schedule: DiscreteSchedule, x_T, rng, *, clip_x0: bool =
     x_{t−1} = μ̃_t(x̂₀, x_t) + sqrt(β̃_t)·z, z ~ N(0, I) (z = 0 at the last step), where
     x̂₀ is the network's x₀ estimate.
     """
-    update = functools.partial(ddpm_update, eps_fn, schedule, rng=rng, clip_x0=clip_x0)
-    return scan_updates(update, x_T, ddpm_plan(schedule))
+    update, plan = sampler_steps(
+        "ddpm",
+        eps_fn,
+        schedule,
+        rng,
+        num_steps=schedule.num_timesteps,
+        eta=1.0,
+        clip_x0=clip_x0,
+    )
+    return scan_updates(update, x_T, plan)
 
 
 def scan_updates(update, x_T, plan):
@@ -111,10 +119,10 @@ def ddim_sample(
     (ᾱ = 1 before the first), with σ = η·sqrt((1 − ᾱ_{t'})/(1 − ᾱ_t))·sqrt(1 − ᾱ_t/ᾱ_{t'})
     (eq. 16). η = 0 is deterministic; η = 1 over all T steps is ancestral DDPM.
     """
-    update = functools.partial(
-        ddim_update, eps_fn, schedule, rng=rng, eta=eta, clip_x0=clip_x0
+    update, plan = sampler_steps(
+        "ddim", eps_fn, schedule, rng, num_steps=num_steps, eta=eta, clip_x0=clip_x0
     )
-    return scan_updates(update, x_T, ddim_plan(schedule, num_steps))
+    return scan_updates(update, x_T, plan)
 
 
 SAMPLERS = ("ddpm", "ddim")
