@@ -7,6 +7,8 @@ setup(
     version="0.1.0",
     description="Classic image-generation models in JAX/Flax: GANs, diffusion, VAEs, and more.",
     packages=find_packages(include=["v101jax", "v101jax.*"]),
+    # The Fashion-MNIST classifier behind the domain feature distance (experiments.train_classifier).
+    package_data={"v101jax.metrics": ["weights/*.npz"]},
     python_requires=">=3.10",
     install_requires=[
         "jax>=0.10,<0.11",
@@ -26,6 +28,7 @@ setup(
         "absl-py>=2",
     ],
     extras_require={
-        "test": ["pytest>=8", "ruff==0.17.6"],
+        # scikit-image: reference PSNR/SSIM and the photos they are tested on.
+        "test": ["pytest>=8", "ruff==0.17.6", "scikit-image>=0.24"],
     },
 )

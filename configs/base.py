@@ -70,6 +70,28 @@ def get_base_config() -> ml_collections.ConfigDict:
     train.sample_every = 500  # 0 disables periodic sample grids
     train.num_sample_images = 64
 
+    config.eval = ev = ml_collections.ConfigDict()
+    ev.every_steps = 0  # evaluate in the loop every K steps (and at the end); 0 = never
+    ev.num_samples = 1000  # generated samples per evaluation (published FIDs use 50000)
+    ev.batch_size = 250  # samples drawn and scored per compiled call
+    # auto | fashion_mnist_classifier | inception (auto: inception when its weights are set,
+    # else the shipped Fashion-MNIST classifier on Fashion-MNIST data)
+    ev.extractor = "auto"
+    ev.inception_weights = ""  # converted FID InceptionV3 .npz (README, Evaluation)
+    ev.metrics = (
+        "fd",
+        "kid",
+        "is",
+        "pr",
+    )  # Fréchet distance, KID, Inception Score, P/R
+    ev.reference_split = "test"  # real images the samples are compared with
+    ev.stats_dir = ""  # cache of reference statistics; "" = WORKDIR/eval_stats
+    ev.max_features = 5000  # feature vectors kept per set for KID and precision/recall
+    ev.kid_subsets = 100
+    ev.kid_subset_size = 1000
+    ev.is_splits = 10
+    ev.pr_k = 3  # k of the k-NN manifolds of precision/recall
+
     config.sample = sample = ml_collections.ConfigDict()
     sample.use_ema = True
     sample.num_samples = 64  # the sample command's default

@@ -2,24 +2,12 @@
 
 import hashlib
 import os
-import subprocess
-import sys
 
-import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SMOKE = "configs/ddim.py:smoke"
+from tests.training.commands import SMOKE, run_module
 
 
 def main(*args, timeout=300):
-    proc = subprocess.run(
-        [sys.executable, "-m", "experiments.main", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=timeout,
-    )
+    proc = run_module("experiments.main", *args, timeout=timeout)
     return proc.returncode, proc.stderr
 
 
@@ -94,14 +82,6 @@ def _digest(directory):
     return h.hexdigest()
 
 
-@pytest.fixture(scope="module")
-def trained_smoke_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("smoke") / "run"
-    code, err = main(f"--config={SMOKE}", f"--workdir={workdir}")
-    assert code == 0, err[-3000:]
-    return workdir
-
-
 def test_smoke_run_writes_grid_checkpoint_and_config(trained_smoke_run):
     assert os.path.exists(trained_smoke_run / "samples" / "step_000002.png")
     assert os.listdir(trained_smoke_run / "checkpoints") == ["2"]
@@ -128,22 +108,13 @@ def test_sample_command_exports_npz_and_grid(trained_smoke_run, tmp_path):
     import numpy as np
 
     out = tmp_path / "export.npz"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "experiments.sample",
-            f"--workdir={trained_smoke_run}",
-            "--num_samples=5",
-            "--batch_size=3",
-            "--sampler=ddpm",
-            f"--out={out}",
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
+    proc = run_module(
+        "experiments.sample",
+        f"--workdir={trained_smoke_run}",
+        "--num_samples=5",
+        "--batch_size=3",
+        "--sampler=ddpm",
+        f"--out={out}",
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     with np.load(out) as f:
@@ -154,13 +125,6 @@ def test_sample_command_exports_npz_and_grid(trained_smoke_run, tmp_path):
 
 
 def test_sample_command_without_checkpoints(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "experiments.sample", f"--workdir={tmp_path}"],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
+    proc = run_module("experiments.sample", f"--workdir={tmp_path}", timeout=120)
     assert proc.returncode == 2
     assert "config.json" in error_line(proc.stderr)

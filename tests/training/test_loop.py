@@ -1,6 +1,7 @@
 """The training loop in-process: smoke presets, compile-once, NaN stop, periodic actions."""
 
 import functools
+import glob
 import os
 import types
 
@@ -27,13 +28,43 @@ RING = {
 }
 
 
-def test_ddpm_smoke_preset_trains_two_steps_and_writes_a_grid(tmp_path):
-    config = load_config("configs/ddpm.py:smoke")
+SMALL_EVAL = {
+    "eval.every_steps": 2,
+    "eval.num_samples": 40,
+    # The smoke preset's grid size: the grid and evaluation share one compiled sampler.
+    "eval.batch_size": 4,
+    "eval.kid_subsets": 5,
+    "eval.kid_subset_size": 20,
+    "eval.is_splits": 2,
+}
+
+
+def _eval_scalars(workdir) -> dict:
+    import tensorflow as tf
+
+    values = {}
+    for path in glob.glob(os.path.join(workdir, "events.out.tfevents*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for v in event.summary.value:
+                if v.tag.startswith("eval/"):
+                    values[(event.step, v.tag)] = float(tf.make_ndarray(v.tensor))
+    return values
+
+
+def test_ddpm_smoke_preset_trains_evaluates_and_writes_a_grid(tmp_path):
+    config = load_config("configs/ddpm.py:smoke", SMALL_EVAL)
     state = train_and_evaluate(config, str(tmp_path))
     assert int(state.step) == 2
     assert os.path.exists(tmp_path / "samples" / "step_000002.png")
     assert os.listdir(tmp_path / "checkpoints") == ["2"]
-    assert any(f.startswith("events.out.tfevents") for f in os.listdir(tmp_path))
+    scalars = _eval_scalars(tmp_path)
+    for name in ("fd", "kid", "is", "precision", "recall"):
+        assert np.isfinite(scalars[(2, f"eval/fmnist_{name}")]), name
+    assert scalars[(2, "eval/fmnist_fd")] > 1.0  # two steps of training give noise
+    cache = tmp_path / "eval_stats" / "fashion_mnist_test__fashion_mnist_classifier.npz"
+    with np.load(cache) as f:
+        assert str(f["extractor"]).startswith("fashion_mnist_classifier@")
+        assert int(f["count"]) == 10_000
 
 
 def test_ring_run_writes_density_plots_and_keeps_the_newest_checkpoints(tmp_path):

@@ -23,3 +23,7 @@ class WorkdirError(UserError, OSError):
 
 class NonFiniteLossError(UserError, FloatingPointError):
     """Training produced NaN/inf; the message names the step and the last good checkpoint."""
+
+
+class WeightsError(UserError):
+    """A pretrained weights file is missing, unreadable or does not fit its network."""

@@ -11,7 +11,7 @@ import numpy as np
 from v101jax.algorithms import get_algorithm
 from v101jax.core import parallel
 from v101jax.core.errors import CheckpointError, WorkdirError
-from v101jax.training import images
+from v101jax.training import images, sampling
 from v101jax.training.loop import (
     abstract_train_state,
     example_batch,
@@ -67,23 +67,19 @@ def export_samples(
     with config.unlocked():
         config.sample.use_ema = use_ema
     state = load_state(config, workdir)
-    algorithm = get_algorithm(config.algorithm)
     options = {
         k: v
         for k, v in {"sampler": sampler, "num_steps": num_steps, "eta": eta}.items()
         if v is not None
     }
-    chunks, compiled = [], {}
-    key = jax.random.PRNGKey(seed)
-    for i, start in enumerate(range(0, num_samples, batch_size)):
-        n = min(batch_size, num_samples - start)
-        if n not in compiled:  # at most two sizes: full chunks and the remainder
-            compiled[n] = jax.jit(
-                functools.partial(algorithm.sample, config, num_samples=n, **options)
-            )
-        fn = compiled[n]
-        chunks.append(np.asarray(jax.device_get(fn(state, jax.random.fold_in(key, i)))))
-    samples = np.concatenate(chunks)
+    chunks = sampling.sample_chunks(
+        sampling.chunked_sampler(config, **options),
+        state,
+        num_samples,
+        batch_size,
+        jax.random.PRNGKey(seed),
+    )
+    samples = np.concatenate(list(chunks))
     if out is None:
         tag = "_".join(f"{k}{v}" for k, v in sorted(options.items())) or "default"
         out = os.path.join(workdir, "samples", f"export_{tag}_n{num_samples}.npz")

@@ -25,8 +25,11 @@ from v101jax.core.errors import (
     WorkdirError,
 )
 from v101jax.data import BatchIterator, load_dataset, sample_shape
-from v101jax.training import images
+from v101jax.training import images, sampling
 from v101jax.training.periodic import is_time
+from v101jax.training.sampling import to_host
+
+_EVAL_STREAM = 0x5EED  # fold_in constant that separates the eval key from the grid keys
 
 
 def train_and_evaluate(config, workdir: str):
@@ -64,12 +67,18 @@ def train_and_evaluate(config, workdir: str):
         out_shardings=(repl, repl),
         donate_argnums=(0,),
     )
-    sample_fn = jax.jit(
-        functools.partial(
-            algorithm.sample, config, num_samples=config.train.num_sample_images
-        ),
-        out_shardings=repl,
-    )
+    # One compiled sampler per sample count, shared by the grids and evaluation.
+    sampler = sampling.chunked_sampler(config, out_shardings=repl)
+
+    evaluator = None
+    if config.eval.every_steps > 0:
+        from v101jax.training.evaluation import Evaluator
+
+        evaluator = Evaluator(
+            config, workdir
+        )  # a missing extractor fails before training
+        # The same noise at every evaluation, so successive scores differ by the model only.
+        eval_key = jax.random.fold_in(sample_key, _EVAL_STREAM)
 
     batches = BatchIterator(
         dataset,
@@ -122,7 +131,11 @@ def train_and_evaluate(config, workdir: str):
                     )
             if is_time(step, config.train.sample_every, num_steps):
                 write_samples(
-                    sample_fn(state, jax.random.fold_in(sample_key, step)),
+                    sampler(
+                        state,
+                        jax.random.fold_in(sample_key, step),
+                        config.train.num_sample_images,
+                    ),
                     workdir,
                     step,
                     writer,
@@ -131,6 +144,9 @@ def train_and_evaluate(config, workdir: str):
             if save:
                 ckpt.save(step, state.checkpoint_tree())
                 last_saved = step
+            if evaluator and is_time(step, config.eval.every_steps, num_steps):
+                results = evaluator.score_model(sampler, state, eval_key)
+                writer.write_scalars(step, {f"eval/{k}": v for k, v in results.items()})
             if stopping:
                 logging.warning(
                     "stop requested: saved step %d to %s; re-run to resume",
@@ -248,7 +264,7 @@ def write_samples(
     samples, workdir: str, step: int, writer, is_main: bool
 ) -> str | None:
     """Writes samples/step_XXXXXX.png (and the same picture to TensorBoard)."""
-    samples = _to_host(samples)
+    samples = to_host(samples)
     if not is_main:
         return None
     picture = images.samples_to_picture(samples)
@@ -269,19 +285,17 @@ def _validate(config):
             raise ConfigError(
                 f"train.{name}={value} must be a multiple of train.steps_per_call={k}"
             )
+    every = config.eval.every_steps
+    if every > 0 and every % k:
+        raise ConfigError(
+            f"eval.every_steps={every} must be a multiple of train.steps_per_call={k}"
+        )
     if config.train.num_steps < 0:
         raise ConfigError("train.num_steps must be ≥ 0")
 
 
-def _to_host(x):
-    """A replicated global array as numpy (works when other processes hold copies too)."""
-    if isinstance(x, jax.Array) and not x.is_fully_addressable:
-        x = x.addressable_data(0)
-    return np.asarray(jax.device_get(x))
-
-
 def _host_scalars(metrics) -> dict:
-    return {k: float(_to_host(v)) for k, v in metrics.items()}
+    return {k: float(to_host(v)) for k, v in metrics.items()}
 
 
 def _check_finite(scalars: dict, step: int, last_saved, ckpt_dir: str):

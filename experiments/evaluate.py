@@ -1,0 +1,148 @@
+"""Score a trained run or an exported .npz of samples: FD/FID, KID, IS, precision/recall.
+
+    python -m experiments.evaluate --workdir=runs/ddim --num_samples=1000 [--steps=50]
+    python -m experiments.evaluate --samples=runs/ddim/samples/export.npz [--json]
+
+With --workdir, samples are drawn from the newest checkpoint (EMA weights) with the run's
+sampler settings unless overridden, and the run's dataset is the reference. With --samples
+(uint8 NHWC under `images`, optional `labels` for class accuracy), the reference is the
+dataset of --workdir when given, else Fashion-MNIST. Prints a table, or JSON with --json.
+"""
+
+import json
+
+from absl import flags
+
+from experiments import cli
+
+_WORKDIR = flags.DEFINE_string(
+    "workdir", None, "Run directory (config.json, checkpoints/)."
+)
+_SAMPLES = flags.DEFINE_string("samples", None, "An .npz of samples to score instead.")
+_NUM = flags.DEFINE_integer(
+    "num_samples", None, "Samples to draw (default eval.num_samples)."
+)
+_SAMPLER = flags.DEFINE_string("sampler", None, "Sampler (default: the run's).")
+_STEPS = flags.DEFINE_integer("steps", None, "Sampling steps (default: the run's).")
+_ETA = flags.DEFINE_float("eta", None, "DDIM η (default: the run's).")
+_SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
+_EXTRACTOR = flags.DEFINE_string(
+    "extractor",
+    None,
+    "auto | fashion_mnist_classifier | inception (default eval.extractor).",
+)
+_INCEPTION = flags.DEFINE_string(
+    "inception_weights", None, "Converted FID InceptionV3 .npz (enables FID)."
+)
+_METRICS = flags.DEFINE_list("metrics", None, "Subset of fd,kid,is,pr.")
+_STATS_DIR = flags.DEFINE_string(
+    "stats_dir", None, "Reference statistics cache folder."
+)
+_BATCH = flags.DEFINE_integer("batch_size", None, "Images per compiled call.")
+_JSON = flags.DEFINE_bool("json", False, "Print JSON instead of a table.")
+
+
+def main(argv):
+    del argv
+    import os
+
+    import numpy as np
+
+    from v101jax.core.errors import DataError, UserError
+
+    if not _WORKDIR.value and not _SAMPLES.value:
+        raise UserError(
+            "give --workdir (to sample a run) or --samples (an .npz), or both"
+        )
+    config = _load_config()
+    from v101jax.training.evaluation import Evaluator
+
+    workdir = _WORKDIR.value or os.path.dirname(os.path.abspath(_SAMPLES.value))
+    evaluator = Evaluator(config, workdir)
+    report = {"extractor": evaluator.extractor.identity}
+    if _SAMPLES.value:
+        if not os.path.exists(_SAMPLES.value):
+            raise DataError(f"--samples={_SAMPLES.value} not found")
+        with np.load(_SAMPLES.value, allow_pickle=False) as f:
+            if "images" not in f.files:
+                raise DataError(
+                    f"{_SAMPLES.value} holds {', '.join(f.files)}; image metrics need an "
+                    "`images` array (uint8 NHWC), as experiments.sample writes"
+                )
+            images = f["images"]
+            labels = f["labels"] if "labels" in f.files else None
+        report["samples"] = os.path.abspath(_SAMPLES.value)
+        report["num_samples"] = len(images)
+        report["metrics"] = evaluator.score_images([images], labels=labels)
+    else:
+        import jax
+
+        from v101jax.training import sampling
+        from v101jax.training.export import load_state
+
+        state = load_state(config, _WORKDIR.value)
+        options = {
+            k: v
+            for k, v in (
+                ("sampler", _SAMPLER.value),
+                ("num_steps", _STEPS.value),
+                ("eta", _ETA.value),
+            )
+            if v is not None
+        }
+        report["step"] = int(state.step)
+        report["num_samples"] = config.eval.num_samples
+        report["sampling"] = options or "the run's defaults"
+        report["metrics"] = evaluator.score_model(
+            sampling.chunked_sampler(config, **options),
+            state,
+            jax.random.PRNGKey(_SEED.value),
+        )
+    if _JSON.value:
+        print(json.dumps(report, indent=2))
+    else:
+        print(_table(report))
+
+
+def _load_config():
+    from configs import base
+    from v101jax.training.export import load_run_config
+
+    defaults = base.get_base_config()
+    config = load_run_config(_WORKDIR.value) if _WORKDIR.value else defaults
+    with config.unlocked():
+        # Runs saved before a section existed get its defaults (e.g. `eval`).
+        for name, section in defaults.items():
+            if name not in config:
+                config[name] = section
+            elif isinstance(section, type(defaults)):
+                for field, value in section.items():
+                    if field not in config[name]:
+                        config[name][field] = value
+        ev = config.eval
+        for field, flag in (
+            ("num_samples", _NUM),
+            ("extractor", _EXTRACTOR),
+            ("inception_weights", _INCEPTION),
+            ("stats_dir", _STATS_DIR),
+            ("batch_size", _BATCH),
+        ):
+            if flag.value is not None:
+                ev[field] = flag.value
+        if _METRICS.value is not None:
+            ev.metrics = tuple(_METRICS.value)
+        if _INCEPTION.value and _EXTRACTOR.value is None:
+            ev.extractor = "inception"
+    return config
+
+
+def _table(report: dict) -> str:
+    lines = [f"{k}: {v}" for k, v in report.items() if k != "metrics"]
+    width = max(len(k) for k in report["metrics"])
+    lines.append(f"{'metric'.ljust(width)}  value")
+    lines += [f"{k.ljust(width)}  {v:.6g}" for k, v in report["metrics"].items()]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    cli.run(main)
