@@ -7,6 +7,7 @@ are cached per extractor in `eval.stats_dir` (default WORKDIR/eval_stats).
 
 import copy
 import os
+import time
 from collections.abc import Iterable
 
 import numpy as np
@@ -84,10 +85,20 @@ class Evaluator:
         chunks = sampling.sample_chunks(
             sample, state, ev.num_samples, ev.batch_size, key
         )
-        results = self.score_images(chunks)
+        results = self.score_images(_log_progress(chunks, ev.num_samples))
         logging.info(
             "eval (%d samples): %s",
             ev.num_samples,
             "  ".join(f"{k}={v:.4g}" for k, v in results.items()),
         )
         return results
+
+
+def _log_progress(chunks, total: int):
+    """Passes chunks through, logging how many samples are done (sampling can take minutes)."""
+    done, start = 0, time.perf_counter()
+    for chunk in chunks:
+        done += len(chunk)
+        elapsed = time.perf_counter() - start
+        logging.info("eval: sampled %d/%d in %.0f s", done, total, elapsed)
+        yield chunk
