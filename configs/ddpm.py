@@ -18,16 +18,18 @@ def get_config(arg=None):
 
     config.diffusion = diffusion = base.ml_collections.ConfigDict()
     diffusion.num_timesteps = 1000  # T
-    diffusion.beta_schedule = "linear"
-    diffusion.beta_start = 1e-4
-    diffusion.beta_end = 0.02
-    diffusion.prediction = "eps"
+    diffusion.beta_schedule = "linear"  # linear | cosine
+    diffusion.beta_start = 1e-4  # linear only
+    diffusion.beta_end = 0.02  # linear only
+    diffusion.cosine_s = 0.008  # cosine only: offset s of Nichol & Dhariwal
+    diffusion.prediction = "eps"  # what the network predicts: eps | x0 | v
 
     config.sample.sampler = "ddpm"  # ddpm | ddim
     config.sample.num_steps = (
         1000  # ddim: number of sampling steps (ddpm always runs T)
     )
     config.sample.eta = 1.0  # ddim: 0 = deterministic, 1 = ancestral-like
+    config.sample.timestep_spacing = "uniform"  # ddim: uniform | quadratic
     config.sample.clip_x0 = True  # clip the predicted x₀ to [-1, 1] at every step
 
     _apply_preset(config, arg)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from v101jax.diffusion import process
-from v101jax.diffusion.schedules import DiscreteSchedule, linear_betas
+from v101jax.diffusion.schedules import DiscreteSchedule, cosine_betas, linear_betas
 
 T = 1000
 
@@ -83,4 +83,64 @@ def test_x0_and_eps_conversions_invert_each_other(schedule):
     )
     np.testing.assert_allclose(
         process.predict_eps_from_x0(schedule, xt, t, x0), eps, atol=2e-3
+    )
+
+
+def test_cosine_schedule_matches_its_closed_form():
+    t_total, s = 1000, 0.008
+    cosine = DiscreteSchedule.from_betas(cosine_betas(t_total, s))
+
+    def f(t):
+        return np.cos((t / t_total + s) / (1 + s) * np.pi / 2) ** 2
+
+    ts = np.array([0, 1, 100, 500, 900, 990])
+    # Index t is the paper's t + 1: ᾱ = f(t + 1) / f(0); clipping only acts at the very end.
+    np.testing.assert_allclose(
+        np.asarray(cosine.alphas_cumprod)[ts], f(ts + 1) / f(0), rtol=1e-4
+    )
+    betas = np.asarray(cosine.betas)
+    assert betas.max() == pytest.approx(0.999) and betas[-1] == pytest.approx(0.999)
+    assert np.all(np.diff(betas) > 0)
+
+
+def test_v_x0_eps_conversions_round_trip(schedule):
+    k1, k2 = jax.random.split(jax.random.PRNGKey(1))
+    x0 = jax.random.uniform(k1, (16, 3), minval=-1, maxval=1)
+    eps = jax.random.normal(k2, x0.shape)
+    t = jnp.arange(16) * 60 + 5
+    xt = process.q_sample(schedule, x0, t, eps)
+    v = process.v_target(schedule, x0, t, eps)
+    np.testing.assert_allclose(
+        process.predict_x0_from_v(schedule, xt, t, v), x0, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        process.predict_eps_from_v(schedule, xt, t, v), eps, atol=1e-5
+    )
+    for prediction in process.PREDICTIONS:
+        target = process.prediction_target(schedule, prediction, x0, t, eps)
+        implied = process.eps_from_prediction(schedule, prediction, xt, t, target)
+        np.testing.assert_allclose(implied, eps, atol=3e-3, err_msg=prediction)
+
+
+def test_each_parameterisation_is_a_snr_weighted_eps_loss(schedule):
+    """For one x_t and one network error, x₀-MSE = ε-MSE/SNR and v-MSE = ε-MSE·(1 + 1/SNR)."""
+    rng = np.random.default_rng(2)
+    x0 = rng.uniform(-1, 1, (8, 5))
+    eps = rng.normal(size=x0.shape)
+    eps_hat = eps + 0.1 * rng.normal(size=x0.shape)
+    t = np.arange(8) * 120 + 10
+    ac = np.asarray(schedule.alphas_cumprod, np.float64)[t][:, None]
+    xt = np.sqrt(ac) * x0 + np.sqrt(1 - ac) * eps
+    x0_hat = (xt - np.sqrt(1 - ac) * eps_hat) / np.sqrt(ac)
+    v, v_hat = (
+        np.asarray(process.v_target(schedule, a, t, b), np.float64)
+        for a, b in ((x0, eps), (x0_hat, eps_hat))
+    )
+    snr = ac[:, 0] / (1 - ac[:, 0])
+    eps_mse = np.mean((eps - eps_hat) ** 2, axis=1)
+    np.testing.assert_allclose(
+        np.mean((x0 - x0_hat) ** 2, axis=1), eps_mse / snr, rtol=1e-9
+    )
+    np.testing.assert_allclose(
+        np.mean((v - v_hat) ** 2, axis=1), eps_mse * (1 + 1 / snr), rtol=2e-4
     )

@@ -113,3 +113,18 @@ def test_ddim_timesteps_are_evenly_spaced_and_cover_the_ends():
     np.testing.assert_array_equal(samplers.ddim_timesteps(10, 10), np.arange(10))
     with pytest.raises(ValueError):
         samplers.ddim_timesteps(10, 11)
+
+
+def test_quadratic_ddim_timesteps_are_dense_at_low_noise():
+    ts = samplers.ddim_timesteps(1000, 50, "quadratic")
+    # (√(0.8·T))² = 0.8·T, truncated to an index as in the reference code.
+    assert len(ts) == 50 and ts[0] == 0 and ts[-1] in (799, 800)
+    gaps = np.diff(ts)
+    assert np.all(gaps > 0) and gaps[-1] > 10 * gaps[0]
+    # Above the first few, the indices are the truncated squares themselves.
+    squares = (np.linspace(0, np.sqrt(800), 50) ** 2).astype(int)
+    np.testing.assert_array_equal(ts[10:], squares[10:])
+    dense = samplers.ddim_timesteps(1000, 900, "quadratic")  # most squares collide
+    assert np.all(np.diff(dense) > 0) and dense[-1] <= 999
+    with pytest.raises(ValueError, match="spacing"):
+        samplers.ddim_timesteps(1000, 10, "log")

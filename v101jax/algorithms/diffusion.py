@@ -1,8 +1,9 @@
 """Denoising diffusion (DDPM training; DDPM and DDIM sampling) under the algorithm contract.
 
-Training minimises the simple ε-prediction loss ‖ε − ε_θ(x_t, t)‖² with t uniform over
-0 … T−1 (DDPM eq. 14). Sampling runs the sampler named by `config.sample.sampler` (or the
-`sampler=` argument) on the EMA parameters by default.
+Training minimises the simple loss ‖y − f_θ(x_t, t)‖² with t uniform over 0 … T−1 (DDPM
+eq. 14), where the target y is ε (the paper's), x₀ or v (`config.diffusion.prediction`).
+Sampling runs the sampler named by `config.sample.sampler` (or the `sampler=` argument) on
+the EMA parameters by default.
 """
 
 import functools
@@ -44,9 +45,15 @@ def make_model(config):
 
 def init(config, rng, example_batch) -> TrainState:
     """Builds the denoiser, its optimiser and EMA from `config`."""
-    if config.diffusion.prediction != "eps":
+    if config.diffusion.prediction not in process.PREDICTIONS:
         raise ConfigError(
-            f"diffusion.prediction={config.diffusion.prediction!r} is not: eps"
+            f"diffusion.prediction={config.diffusion.prediction!r} is not one of: "
+            f"{', '.join(process.PREDICTIONS)}"
+        )
+    if config.sample.timestep_spacing not in samplers.SPACINGS:
+        raise ConfigError(
+            f"sample.timestep_spacing={config.sample.timestep_spacing!r} is not one of: "
+            f"{', '.join(samplers.SPACINGS)}"
         )
     model = make_model(config)
     x = example_batch["x"]
@@ -60,8 +67,9 @@ def init(config, rng, example_batch) -> TrainState:
     )
 
 
-def loss_fn(params, apply_fn, schedule, batch, rng, *, train: bool):
-    """Simple DDPM loss: mean over batch and pixels of (ε − ε_θ(sqrt(ᾱ_t)x₀ + sqrt(1−ᾱ_t)ε, t))².
+def loss_fn(params, apply_fn, schedule, batch, rng, *, train: bool, prediction="eps"):
+    """Simple DDPM loss: mean over batch and pixels of (y − f_θ(sqrt(ᾱ_t)x₀ + sqrt(1−ᾱ_t)ε, t))²,
+    where the target y is ε, x₀ or v per `prediction` (process.py gives the implied weights).
 
     Returns:
       (loss, aux) with aux = {"scalars": {...}}.
@@ -71,10 +79,11 @@ def loss_fn(params, apply_fn, schedule, batch, rng, *, train: bool):
     t = jax.random.randint(t_key, x0.shape[:1], 0, schedule.num_timesteps)
     noise = jax.random.normal(noise_key, x0.shape, x0.dtype)
     x_t = process.q_sample(schedule, x0, t, noise)
-    eps = apply_fn(
+    output = apply_fn(
         {"params": params}, x_t, t, train=train, rngs={"dropout": dropout_key}
     )
-    loss = jnp.mean((eps - noise) ** 2)
+    target = process.prediction_target(schedule, prediction, x0, t, noise)
+    loss = jnp.mean((output - target) ** 2)
     return loss, {"scalars": {"loss": loss}}
 
 
@@ -84,7 +93,11 @@ def train_step(config, state: TrainState, batch, rng):
     step_key = jax.random.fold_in(rng, state.step)
     grad_fn = jax.value_and_grad(
         functools.partial(
-            loss_fn, apply_fn=state.apply_fn, schedule=schedule, train=True
+            loss_fn,
+            apply_fn=state.apply_fn,
+            schedule=schedule,
+            train=True,
+            prediction=config.diffusion.prediction,
         ),
         has_aux=True,
     )
@@ -97,11 +110,16 @@ def train_step(config, state: TrainState, batch, rng):
 
 
 def noise_predictor(config, state: TrainState):
-    """ε̂(x_t, t) of the sampling parameters (EMA unless config.sample.use_ema is off)."""
+    """ε̂(x_t, t) of the sampling parameters (EMA unless config.sample.use_ema is off),
+    converted from the network's x₀ or v output when it predicts those."""
     params = state.ema_params if config.sample.use_ema else state.params
+    schedule = schedule_from_config(config.diffusion)
 
     def eps_fn(x, t):
-        return state.apply_fn({"params": params}, x, t, train=False)
+        output = state.apply_fn({"params": params}, x, t, train=False)
+        return process.eps_from_prediction(
+            schedule, config.diffusion.prediction, x, t, output
+        )
 
     return eps_fn
 
@@ -144,5 +162,6 @@ def sample(
         num_steps=num_steps,
         eta=eta,
         clip_x0=config.sample.clip_x0,
+        spacing=config.sample.timestep_spacing,
     )
     return samplers.scan_updates(update, x_T, plan)

@@ -1,4 +1,13 @@
-"""The forward process q(x_t | x₀), its posterior q(x_{t−1} | x_t, x₀) and ε ↔ x₀ conversions."""
+"""The forward process q(x_t | x₀), its posterior q(x_{t−1} | x_t, x₀), and conversions between
+the three network parameterisations: ε, x₀ and v = α_t·ε − σ_t·x₀ (Salimans & Ho 2022), with
+α_t = sqrt(ᾱ_t), σ_t = sqrt(1 − ᾱ_t).
+
+Training regresses the chosen target with a plain MSE. Measured in ε, that is a weighting:
+for a fixed x_t, x₀-error = (σ/α)·ε-error and v-error = ε-error/α, so
+  ‖x₀ − x̂₀‖² = ‖ε − ε̂‖² / SNR_t  and  ‖v − v̂‖² = ‖ε − ε̂‖² · (1 + 1/SNR_t),
+with SNR_t = α_t²/σ_t²: x₀-prediction weights low-noise steps less than ε-prediction, v
+between the two at high noise and like ε at low noise.
+"""
 
 import jax.numpy as jnp
 
@@ -36,3 +45,50 @@ def q_posterior(schedule: DiscreteSchedule, x0, x_t, t):
         + _bcast(schedule.posterior_mean_coef2, t, x_t) * x_t
     )
     return mean, _bcast(schedule.posterior_variance, t, x_t)
+
+
+PREDICTIONS = ("eps", "x0", "v")
+
+
+def v_target(schedule: DiscreteSchedule, x0, t, noise):
+    """v = α_t·ε − σ_t·x₀."""
+    ac = _bcast(schedule.alphas_cumprod, t, x0)
+    return jnp.sqrt(ac) * noise - jnp.sqrt(1.0 - ac) * x0
+
+
+def predict_x0_from_v(schedule: DiscreteSchedule, x_t, t, v):
+    """x₀ = α_t·x_t − σ_t·v (from x_t = α·x₀ + σ·ε and α² + σ² = 1)."""
+    ac = _bcast(schedule.alphas_cumprod, t, x_t)
+    return jnp.sqrt(ac) * x_t - jnp.sqrt(1.0 - ac) * v
+
+
+def predict_eps_from_v(schedule: DiscreteSchedule, x_t, t, v):
+    """ε = σ_t·x_t + α_t·v."""
+    ac = _bcast(schedule.alphas_cumprod, t, x_t)
+    return jnp.sqrt(1.0 - ac) * x_t + jnp.sqrt(ac) * v
+
+
+def prediction_target(schedule: DiscreteSchedule, prediction: str, x0, t, noise):
+    """What the network regresses under `prediction` (eps | x0 | v)."""
+    if prediction == "eps":
+        return noise
+    if prediction == "x0":
+        return x0
+    if prediction == "v":
+        return v_target(schedule, x0, t, noise)
+    raise ValueError(
+        f"prediction {prediction!r} is not one of: {', '.join(PREDICTIONS)}"
+    )
+
+
+def eps_from_prediction(schedule: DiscreteSchedule, prediction: str, x_t, t, output):
+    """The ε̂ implied by a network output under `prediction`: what the samplers consume."""
+    if prediction == "eps":
+        return output
+    if prediction == "x0":
+        return predict_eps_from_x0(schedule, x_t, t, output)
+    if prediction == "v":
+        return predict_eps_from_v(schedule, x_t, t, output)
+    raise ValueError(
+        f"prediction {prediction!r} is not one of: {', '.join(PREDICTIONS)}"
+    )

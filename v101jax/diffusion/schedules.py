@@ -17,6 +17,20 @@ def linear_betas(num_timesteps: int, beta_start: float, beta_end: float) -> np.n
     return np.linspace(beta_start, beta_end, num_timesteps, dtype=np.float64)
 
 
+def cosine_betas(
+    num_timesteps: int, s: float = 0.008, max_beta: float = 0.999
+) -> np.ndarray:
+    """Nichol & Dhariwal (2021, eq. 17): ᾱ_t = f(t)/f(0), f(t) = cos²((t/T + s)/(1 + s)·π/2).
+
+    β_t = 1 − ᾱ_t/ᾱ_{t−1}, clipped at `max_beta` to avoid the singularity at t = T. Index t
+    (0 … T−1) is the paper's t + 1, so ᾱ of index t is f(t + 1)/f(0).
+    """
+    steps = np.arange(num_timesteps + 1, dtype=np.float64) / num_timesteps
+    f = np.cos((steps + s) / (1 + s) * np.pi / 2) ** 2
+    alphas_cumprod = f / f[0]
+    return np.minimum(1.0 - alphas_cumprod[1:] / alphas_cumprod[:-1], max_beta)
+
+
 class DiscreteSchedule(flax.struct.PyTreeNode):
     """Per-timestep constants of a discrete diffusion, each [T] float32.
 
@@ -60,14 +74,21 @@ class DiscreteSchedule(flax.struct.PyTreeNode):
         )
 
 
+BETA_SCHEDULES = ("linear", "cosine")
+
+
 def schedule_from_config(diffusion_cfg) -> DiscreteSchedule:
-    if diffusion_cfg.beta_schedule == "linear":
+    name = diffusion_cfg.beta_schedule
+    if name == "linear":
         betas = linear_betas(
             diffusion_cfg.num_timesteps,
             diffusion_cfg.beta_start,
             diffusion_cfg.beta_end,
         )
-        return DiscreteSchedule.from_betas(betas)
-    raise ConfigError(
-        f"diffusion.beta_schedule={diffusion_cfg.beta_schedule!r} is not: linear"
-    )
+    elif name == "cosine":
+        betas = cosine_betas(diffusion_cfg.num_timesteps, diffusion_cfg.cosine_s)
+    else:
+        raise ConfigError(
+            f"diffusion.beta_schedule={name!r} is not one of: {', '.join(BETA_SCHEDULES)}"
+        )
+    return DiscreteSchedule.from_betas(betas)
