@@ -1,0 +1,34 @@
+"""Every runnable config: its demo default and smoke preset load, are locked, name a registered
+algorithm, and build a state of the configured shapes (abstractly, without compiling)."""
+
+import glob
+import os
+
+import jax
+import pytest
+
+from benchmarks.common import load_config
+from v101jax import algorithms
+from v101jax.training.loop import example_batch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIGS = sorted(
+    os.path.relpath(p, ROOT)
+    for p in glob.glob(os.path.join(ROOT, "configs", "*.py"))
+    if os.path.basename(p) not in ("__init__.py", "base.py")
+)
+
+
+@pytest.mark.parametrize("path", CONFIGS)
+@pytest.mark.parametrize("preset", ["", "smoke"])
+def test_config_loads_locked_and_builds_a_state(path, preset):
+    config = load_config(f"{path}:{preset}" if preset else path)
+    assert config.is_locked
+    with pytest.raises(AttributeError):
+        config.trian = 1  # a typo is an error, not a new field
+    algorithm = algorithms.get_algorithm(config.algorithm)
+    state = jax.eval_shape(
+        lambda key: algorithm.init(config, key, example_batch(config, 2)),
+        jax.random.PRNGKey(0),
+    )
+    assert int(state.step.size) == 1
