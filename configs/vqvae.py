@@ -66,7 +66,7 @@ def _apply_preset(config, arg):
     elif arg == "smoke":
         config.data.batch_size = 8
         config.model.channels = 8
-        config.model.channel_mult = (1, 2)
+        config.model.channel_mult = (1,)
         config.vqvae.num_codes = 16
         config.vqvae.code_dim = 4
         config.optim.warmup_steps = 0

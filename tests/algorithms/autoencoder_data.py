@@ -5,7 +5,6 @@ import functools
 import jax
 import numpy as np
 
-from benchmarks.common import load_config
 from v101jax.data import load_dataset
 
 
@@ -31,7 +30,3 @@ def train(algorithm, config, images: np.ndarray, num_steps: int, seed: int = 0):
         idx, order = order[:batch_size], order[batch_size:]
         state, _ = step(state, {"x": images[idx], "label": example["label"]}, key)
     return state
-
-
-def tiny(spec: str, overrides: dict):
-    return load_config(spec, overrides)

@@ -11,10 +11,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tests.algorithms.autoencoder_data import fashion_mnist_subset, tiny, train
+from benchmarks.common import load_config
+from tests.algorithms.autoencoder_data import fashion_mnist_subset, train
 from v101jax.algorithms import autoencoder
 
-STEPS = 400
+STEPS = 200
 TINY = {
     "data.batch_size": 32,
     "model.channels": 8,
@@ -29,7 +30,7 @@ TINY = {
 
 @pytest.fixture(scope="module")
 def data():
-    config = tiny("configs/vae.py", TINY)
+    config = load_config("configs/vae.py", TINY)
     return fashion_mnist_subset(config, "train", 2048), fashion_mnist_subset(
         config, "test", 128
     )
@@ -37,13 +38,13 @@ def data():
 
 @pytest.fixture(scope="module")
 def vae(data):
-    config = tiny("configs/vae.py", TINY)
+    config = load_config("configs/vae.py", TINY)
     return config, train(autoencoder, config, data[0], STEPS)
 
 
 @pytest.fixture(scope="module")
 def beta_vae(data):
-    config = tiny(
+    config = load_config(
         "configs/beta_vae.py", dict(TINY, **{"autoencoder.kl_warmup_steps": 0})
     )
     return config, train(autoencoder, config, data[0], STEPS)

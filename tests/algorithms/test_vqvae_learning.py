@@ -7,7 +7,8 @@ import jax
 import numpy as np
 import pytest
 
-from tests.algorithms.autoencoder_data import fashion_mnist_subset, tiny, train
+from benchmarks.common import load_config
+from tests.algorithms.autoencoder_data import fashion_mnist_subset, train
 from v101jax.algorithms import vqvae
 from v101jax.models.autoencoder import VQVAE
 
@@ -27,7 +28,7 @@ TINY = {
 
 @pytest.fixture(scope="module")
 def trained():
-    config = tiny("configs/vqvae.py", TINY)
+    config = load_config("configs/vqvae.py", TINY)
     train_x = fashion_mnist_subset(config, "train", 2048)
     test_x = fashion_mnist_subset(config, "test", 128)
     return config, train(vqvae, config, train_x, STEPS), train_x, test_x
