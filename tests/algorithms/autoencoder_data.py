@@ -16,7 +16,11 @@ def fashion_mnist_subset(config, split: str, size: int) -> np.ndarray:
 
 
 def train(algorithm, config, images: np.ndarray, num_steps: int, seed: int = 0):
-    """`num_steps` jitted train steps on shuffled batches of `images`; returns the state."""
+    """`num_steps` jitted train steps on shuffled batches of `images`.
+
+    Returns:
+      (state, the compiled step function, for reuse).
+    """
     batch_size = config.data.batch_size
     example = {"x": images[:batch_size], "label": np.zeros(batch_size, np.int32)}
     state = algorithm.init(config, jax.random.PRNGKey(seed), example)
@@ -29,4 +33,4 @@ def train(algorithm, config, images: np.ndarray, num_steps: int, seed: int = 0):
             order = np.concatenate([order, rng.permutation(len(images))])
         idx, order = order[:batch_size], order[batch_size:]
         state, _ = step(state, {"x": images[idx], "label": example["label"]}, key)
-    return state
+    return state, step

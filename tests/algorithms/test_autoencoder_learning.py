@@ -39,7 +39,7 @@ def data():
 @pytest.fixture(scope="module")
 def vae(data):
     config = load_config("configs/vae.py", TINY)
-    return config, train(autoencoder, config, data[0], STEPS)
+    return config, train(autoencoder, config, data[0], STEPS)[0]
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def beta_vae(data):
     config = load_config(
         "configs/beta_vae.py", dict(TINY, **{"autoencoder.kl_warmup_steps": 0})
     )
-    return config, train(autoencoder, config, data[0], STEPS)
+    return config, train(autoencoder, config, data[0], STEPS)[0]
 
 
 def mean_image_baselines(train_images, test_images):

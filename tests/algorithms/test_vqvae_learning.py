@@ -4,6 +4,7 @@ above a floor, no collapse) and reconstructs; dead codes are restarted inside th
 import functools
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -31,11 +32,12 @@ def trained():
     config = load_config("configs/vqvae.py", TINY)
     train_x = fashion_mnist_subset(config, "train", 2048)
     test_x = fashion_mnist_subset(config, "test", 128)
-    return config, train(vqvae, config, train_x, STEPS), train_x, test_x
+    state, step = train(vqvae, config, train_x, STEPS)
+    return config, state, step, train_x, test_x
 
 
 def test_vqvae_uses_its_codebook_and_reconstructs(trained):
-    config, state, train_x, test_x = trained
+    config, state, _, train_x, test_x = trained
     got = jax.jit(functools.partial(vqvae.evaluate, config))(
         state, {"x": test_x}, jax.random.PRNGKey(0)
     )
@@ -47,15 +49,16 @@ def test_vqvae_uses_its_codebook_and_reconstructs(trained):
 
 
 def test_train_step_restarts_a_dead_code_on_an_encoder_output(trained):
-    config, state, train_x, _ = trained
+    config, state, step, train_x, _ = trained
     usage = state.model_state["usage"].at[3].set(0.0)
     state = state.replace(model_state=dict(state.model_state, usage=usage))
     batch = {"x": train_x[:32], "label": np.zeros(32, np.int32)}
     z_e = np.asarray(
         state.apply_fn({"params": state.params}, batch["x"], method=VQVAE.encode)
     ).reshape(-1, config.vqvae.code_dim)
-    new_state, metrics = jax.jit(functools.partial(vqvae.train_step, config))(
-        state, batch, jax.random.PRNGKey(5)
+    # The fixture's compiled step donates its input: pass a copy.
+    new_state, metrics = step(
+        jax.tree.map(jnp.copy, state), batch, jax.random.PRNGKey(5)
     )
     assert float(metrics["dead_codes_restarted"]) >= 1
     code = np.asarray(new_state.params["quantizer"]["codebook"][3])
