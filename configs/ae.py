@@ -4,8 +4,9 @@
     python -m experiments.reconstruct --workdir=runs/ae   # reconstructions, interpolations
 
 Presets (`--config=configs/ae.py:NAME`):
-  (none)   CPU demo on Fashion-MNIST: 16-d latent, encoder widths 16/32, batch 32, 4000 steps (a few minutes on 2
-           cores). Samples decode latents drawn from the running Gaussian fit of the codes.
+  (none)   CPU demo on Fashion-MNIST: 16-d latent, encoder widths 16/32, batch 32, 4000 steps
+           (12 minutes on a 2-core CPU shared with other jobs; about 4 on an idle one).
+           Samples decode latents drawn from the running Gaussian fit of the codes.
   smoke    a few seconds on CPU; used by the tests.
   gpu      widths 64/128, 32-d latent, batch 128, 20k steps.
 `--config.autoencoder.likelihood=bernoulli` trains with BCE instead of MSE.

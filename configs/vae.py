@@ -7,7 +7,8 @@ A Gaussian encoder q(z|x) = N(μ, diag σ²), a Bernoulli decoder (BCE on grey l
 `--config.autoencoder.likelihood=gaussian` for a Gaussian decoder with learned σ) and the
 closed-form KL to N(0, I). Samples decode z ~ N(0, I).
 
-Presets (`--config=configs/vae.py:NAME`): (none) the CPU demo (a few minutes on 2 cores),
+Presets (`--config=configs/vae.py:NAME`): (none) the CPU demo (10 minutes on a
+shared 2-core CPU, about 4 on an idle one),
 smoke (seconds; tests), gpu (wider, 32-d latent, 20k steps). Presets as configs/ae.py.
 """
 

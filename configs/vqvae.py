@@ -9,7 +9,8 @@ the codebook loss instead); commitment cost β = 0.25; codes unused for a while 
 on encoder outputs. This run's own sample grids decode independently drawn codes (a baseline).
 
 Presets (`--config=configs/vqvae.py:NAME`):
-  (none)   CPU demo: widths 16/32, batch 32, 4000 steps (a few minutes on 2 cores).
+  (none)   CPU demo: widths 16/32, batch 32, 4000 steps (10 minutes on a 2-core
+           CPU shared with other jobs).
   smoke    a few seconds on CPU; used by the tests.
   gpu      widths 64/128, 512 codes of size 64, batch 128, 30k steps.
 """

@@ -10,8 +10,9 @@ frozen; its parameters are stored in this run's checkpoints too, but its config.
 readable. Samples are drawn position by position in one compiled loop and decoded.
 
 Presets (`--config=configs/vqvae_prior.py:NAME`):
-  (none)   CPU demo: width 64, 3 layers, batch 32, 3000 steps (about 8 minutes on 2 cores;
-           width 128 with 4 layers ran at 0.6 s/step there).
+  (none)   CPU demo: width 64, 3 layers, batch 32, 3000 steps (0.18 s/step on
+           2 cores, about 9 minutes; 22 minutes on a CPU shared with other jobs). Width 128
+           with 4 layers took 0.6 s/step.
   smoke    a few seconds on CPU; used by the tests (needs a smoke VQ-VAE workdir).
   gpu      width 256, 8 layers, batch 128, 50k steps.
 """
