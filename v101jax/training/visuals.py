@@ -41,39 +41,47 @@ def held_out_images(config, num_images: int) -> np.ndarray:
     return load_dataset(data_cfg)["x"][:num_images]
 
 
-def reconstruction_grid(algorithm, config, state, x) -> np.ndarray:
+class Codec:
+    """An algorithm's `encode` and `decode` bound to its config and state, compiled once."""
+
+    def __init__(self, algorithm, config, state):
+        self.state = state
+        self._encode = jax.jit(functools.partial(algorithm.encode, config))
+        self._decode = jax.jit(functools.partial(algorithm.decode, config))
+
+    def encode(self, x):
+        return self._encode(self.state, x)
+
+    def decode(self, z):
+        return self._decode(self.state, z)
+
+
+def reconstruction_grid(codec: Codec, x) -> np.ndarray:
     """Rows of inputs, each followed by the row of their reconstructions."""
-    recon = np.asarray(
-        jax.jit(functools.partial(algorithm.decode, config))(
-            state, jax.jit(functools.partial(algorithm.encode, config))(state, x)
-        )
-    )
+    recon = np.asarray(codec.decode(codec.encode(x)))
     rows = []
     for start in range(0, len(x) - NUM_COLUMNS + 1, NUM_COLUMNS):
         rows += [x[start : start + NUM_COLUMNS], recon[start : start + NUM_COLUMNS]]
     return images.make_grid(images.to_uint8(np.concatenate(rows)), NUM_COLUMNS)
 
 
-def interpolation_grid(algorithm, config, state, x_start, x_end) -> np.ndarray:
+def interpolation_grid(codec: Codec, x_start, x_end) -> np.ndarray:
     """One row per pair: decodes of (1 − t)·z_a + t·z_b for t from 0 to 1."""
-    encode = jax.jit(functools.partial(algorithm.encode, config))
-    z_a, z_b = encode(state, x_start), encode(state, x_end)
+    z_a, z_b = codec.encode(x_start), codec.encode(x_end)
     t = jnp.linspace(0.0, 1.0, INTERPOLATION_STEPS)
     t = t.reshape((1, -1) + (1,) * (z_a.ndim - 1))
     z = (1.0 - t) * z_a[:, None] + t * z_b[:, None]  # [pairs, steps, ...]
-    decoded = jax.jit(functools.partial(algorithm.decode, config))(
-        state, z.reshape((-1,) + z.shape[2:])
-    )
+    decoded = codec.decode(z.reshape((-1,) + z.shape[2:]))
     return images.make_grid(images.to_uint8(np.asarray(decoded)), INTERPOLATION_STEPS)
 
 
-def traversal_grid(algorithm, config, state, x) -> np.ndarray | None:
+def traversal_grid(algorithm, config, state, codec: Codec, x) -> np.ndarray | None:
     """One row per latent dimension (up to 16): the encoding of `x` [1, ...] with that
     dimension swept over mean ± 3·std of the latent prior, the others fixed. None when the
     latents are not vectors or the algorithm has no `latent_prior`."""
     if not hasattr(algorithm, "latent_prior"):
         return None
-    z0 = jax.jit(functools.partial(algorithm.encode, config))(state, x)[0]
+    z0 = codec.encode(x)[0]
     if z0.ndim != 1:
         return None
     mean, std = algorithm.latent_prior(config, state)
@@ -82,9 +90,7 @@ def traversal_grid(algorithm, config, state, x) -> np.ndarray | None:
     z = jnp.tile(z0, (dims, TRAVERSAL_STEPS, 1))  # [dims, steps, d]
     for j in range(dims):
         z = z.at[j, :, j].set(mean[j] + offsets * std[j])
-    decoded = jax.jit(functools.partial(algorithm.decode, config))(
-        state, z.reshape(-1, z0.shape[0])
-    )
+    decoded = codec.decode(z.reshape(-1, z0.shape[0]))
     return images.make_grid(images.to_uint8(np.asarray(decoded)), TRAVERSAL_STEPS)
 
 
@@ -118,8 +124,9 @@ def write_figures(
     x = held_out_images(config, max(num_eval, 64))
     key = jax.random.PRNGKey(seed)
     sample_key, eval_key = jax.random.split(key)
+    codec = Codec(algorithm, config, state)
     pictures = {
-        "reconstructions": reconstruction_grid(algorithm, config, state, x[:32]),
+        "reconstructions": reconstruction_grid(codec, x[:32]),
         "samples": images.samples_to_picture(
             np.asarray(
                 jax.jit(functools.partial(algorithm.sample, config, num_samples=64))(
@@ -127,9 +134,9 @@ def write_figures(
                 )
             )
         ),
-        "interpolations": interpolation_grid(algorithm, config, state, x[:8], x[8:16]),
+        "interpolations": interpolation_grid(codec, x[:8], x[8:16]),
     }
-    traversals = traversal_grid(algorithm, config, state, x[16:17])
+    traversals = traversal_grid(algorithm, config, state, codec, x[16:17])
     if traversals is not None:
         pictures["traversals"] = traversals
     paths = {}
