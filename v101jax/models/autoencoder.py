@@ -12,7 +12,6 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 
 class ConvEncoder(nn.Module):
@@ -261,7 +260,3 @@ def restart_dead_codes(rng, codebook, usage, z_flat, threshold: float):
 def latent_grid_shape(image_shape, num_stages: int) -> tuple[int, int]:
     """(h, w) of the spatial latent map for `image_shape` (H, W, C)."""
     return stage_sizes(tuple(image_shape[:2]), num_stages)[-1]
-
-
-def num_pixels(image_shape) -> int:
-    return int(np.prod(image_shape))
