@@ -1,5 +1,6 @@
 """Every runnable config: its demo default and smoke preset load, are locked, name a registered
-algorithm, and build a state of the configured shapes (abstractly, without compiling)."""
+algorithm, and build a state of the configured shapes (abstractly, without compiling); a
+second-stage config without its first stage names the missing field."""
 
 import glob
 import os
@@ -9,6 +10,7 @@ import pytest
 
 from benchmarks.common import load_config
 from v101jax import algorithms
+from v101jax.core.errors import ConfigError
 from v101jax.training.loop import example_batch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -27,6 +29,11 @@ def test_config_loads_locked_and_builds_a_state(path, preset):
     with pytest.raises(AttributeError):
         config.trian = 1  # a typo is an error, not a new field
     algorithm = algorithms.get_algorithm(config.algorithm)
+    if "prior" in config and not os.path.isdir(config.prior.vqvae_workdir):
+        # A second-stage model: without its first stage it must say which field to set.
+        with pytest.raises(ConfigError, match="prior.vqvae_workdir"):
+            algorithm.init(config, jax.random.PRNGKey(0), example_batch(config, 2))
+        return
     state = jax.eval_shape(
         lambda key: algorithm.init(config, key, example_batch(config, 2)),
         jax.random.PRNGKey(0),
