@@ -6,11 +6,12 @@ Every module follows one contract, so the training loop never branches on names:
   sample(config, state, rng, num_samples, **options) -> samples   # jit-able, pure
 """
 
-from v101jax.algorithms import diffusion
+from v101jax.algorithms import diffusion, gan
 from v101jax.core.errors import ConfigError
 
 REGISTRY = {
     "diffusion": diffusion,
+    "gan": gan,
 }
 
 
