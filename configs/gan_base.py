@@ -53,8 +53,28 @@ def get_gan_base_config():
     return config
 
 
+def apply_ring_preset(config) -> None:
+    """2-D ring of 8 Gaussians (σ 0.1) with MLP networks: the learning-test setting."""
+    config.data.source = "ring"
+    config.data.toy_std = 0.1
+    config.data.batch_size = 128
+    config.model.name = "mlp"
+    config.model.hidden = 64
+    config.model.num_layers = 3
+    config.model.latent_dim = 4
+    config.optim.learning_rate = 1e-3
+    config.d_optim.learning_rate = 1e-3
+    config.optim.ema_decay = 0.99
+    config.train.num_steps = 2000
+    config.train.log_every = 200
+    config.train.checkpoint_every = 1000
+    config.train.sample_every = 1000
+    config.train.num_sample_images = 2000
+    config.gan.diversity_samples = 128
+
+
 def apply_image_preset(config, arg) -> None:
-    """Sizes for `arg`: None/"demo" (Fashion-MNIST on CPU), smoke, cifar10, celeba64."""
+    """Sizes for `arg`: None/"demo" (Fashion-MNIST on CPU), smoke, ring, cifar10, celeba64."""
     if arg in (None, "", "demo"):
         config.data.batch_size = 64
         config.model.channels = 32
@@ -73,6 +93,8 @@ def apply_image_preset(config, arg) -> None:
         config.train.num_sample_images = 4
         config.sample.num_samples = 4
         config.gan.diversity_samples = 4
+    elif arg == "ring":
+        apply_ring_preset(config)
     elif arg == "cifar10":
         # DCGAN at 32×32 (Radford et al. 2016: batch 128, Adam 2e-4, β₁ 0.5, z of 100).
         config.data.source = "tfds"
@@ -102,5 +124,5 @@ def apply_image_preset(config, arg) -> None:
         config.train.checkpoint_every = 5000
     else:
         raise ValueError(
-            f"unknown preset {arg!r}; choose one of: demo, smoke, cifar10, celeba64"
+            f"unknown preset {arg!r}; choose one of: demo, smoke, ring, cifar10, celeba64"
         )

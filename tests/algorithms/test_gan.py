@@ -13,7 +13,16 @@ from v101jax.algorithms import gan
 from v101jax.core.errors import ConfigError
 from v101jax.training.loop import example_batch, train_and_evaluate
 
-GAN_CONFIGS = ("gan_mlp",)
+GAN_CONFIGS = (
+    "gan_mlp",
+    "dcgan",
+    "lsgan",
+    "wgan",
+    "wgan_gp",
+    "hinge_sn",
+    "cgan",
+    "acgan",
+)
 
 
 def _batch(config, seed=0):
