@@ -42,7 +42,7 @@ def test_dcgan_init_is_normal_002():
     params = jax.jit(lambda k: gen.init(k, z, train=False)["params"])(
         jax.random.PRNGKey(0)
     )
-    for name in ("Dense_0", "ConvTranspose_0"):
+    for name in ("Dense_0", "ConvTranspose4x4s2_0"):
         kernel = np.asarray(params[name]["kernel"])
         assert kernel.size >= 256, name
         assert kernel.std() == pytest.approx(0.02, rel=0.15), name

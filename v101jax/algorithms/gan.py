@@ -49,6 +49,11 @@ class GANState(flax.struct.PyTreeNode):
     def step(self):
         return self.gen.step
 
+    @property
+    def params(self) -> dict:
+        """Both networks' parameters (for counting and inspection)."""
+        return {"gen": self.gen.params, "disc": self.disc.params}
+
     def checkpoint_tree(self) -> dict:
         return {"gen": self.gen.checkpoint_tree(), "disc": self.disc.checkpoint_tree()}
 

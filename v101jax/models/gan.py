@@ -8,8 +8,9 @@ Conditioning on integer labels [B] (`conditioning`):
   "concat":      a label embedding concatenated to the input (Mirza & Osindero 2014),
   "projection":  D adds ⟨embed(y), φ(x)⟩ to its score (Miyato & Koyama 2018, eq. 3);
                  generators treat it as "concat".
-DCGAN choices (Radford et al. 2016): strided (transposed) 4×4 convolutions, batch norm in G,
-LeakyReLU 0.2 in D, every kernel initialised N(0, 0.02). D has no batch norm, so an example's
+DCGAN choices (Radford et al. 2016): strided 4×4 (transposed) convolutions, batch norm in G,
+LeakyReLU 0.2 in D, every kernel initialised N(0, 0.02). G's transposed convolutions are
+computed in sub-pixel form (v101jax.nn.conv_transpose: same parameters and outputs). D has no batch norm, so an example's
 score never depends on the rest of the batch (needed for the per-example gradient penalties and
 for scoring real and generated examples in one call); `spectral_norm` wraps every D layer in
 flax's `nn.SpectralNorm`, whose power-iteration state lives in the "batch_stats" collection.
@@ -20,6 +21,7 @@ from collections.abc import Callable
 import flax.linen as nn
 import jax.numpy as jnp
 
+from v101jax.nn.conv_transpose import ConvTranspose4x4s2
 from v101jax.nn.minibatch import minibatch_stddev
 
 CONDITIONINGS = ("none", "concat", "projection")
@@ -154,23 +156,12 @@ class DCGANGenerator(nn.Module):
         h = norm(h.reshape(h.shape[0], size, size, width))
         for i in range(n - 1):
             width //= 2
-            h = nn.ConvTranspose(
-                width,
-                (4, 4),
-                (2, 2),
-                "SAME",
-                use_bias=False,
-                kernel_init=dcgan_init,
-                dtype=self.dtype,
+            h = ConvTranspose4x4s2(
+                width, use_bias=False, kernel_init=dcgan_init, dtype=self.dtype
             )(h)
             h = norm(h)
-        h = nn.ConvTranspose(
-            self.out_channels,
-            (4, 4),
-            (2, 2),
-            "SAME",
-            kernel_init=dcgan_init,
-            dtype=self.dtype,
+        h = ConvTranspose4x4s2(
+            self.out_channels, kernel_init=dcgan_init, dtype=self.dtype
         )(h)
         return jnp.tanh(h.astype(jnp.float32))
 
