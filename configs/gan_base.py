@@ -37,6 +37,9 @@ def get_gan_base_config():
     config.gan = g = base.ml_collections.ConfigDict()
     g.loss = "non_saturating"  # minimax | non_saturating | lsgan | hinge | wasserstein
     g.n_critic = 1  # discriminator updates per generator update
+    # Unroll the n_critic updates in the compiled step (True) or loop with lax.scan (False,
+    # smaller program, faster compile). XLA's CPU convolutions run ~4x slower inside a loop.
+    g.unroll_critic = True
     g.clip_value = 0.0  # > 0: WGAN weight clipping to [−c, c]
     g.gradient_penalty = 0.0  # λ of the WGAN-GP penalty (paper: 10); 0 = off
     g.r1_gamma = 0.0  # γ of the R1 penalty on real data; 0 = off
@@ -71,14 +74,16 @@ def apply_ring_preset(config) -> None:
     config.train.sample_every = 1000
     config.train.num_sample_images = 2000
     config.gan.diversity_samples = 128
+    config.gan.unroll_critic = False  # MLPs run as fast inside a loop; compiles once
 
 
 def apply_image_preset(config, arg) -> None:
     """Sizes for `arg`: None/"demo" (Fashion-MNIST on CPU), smoke, ring, cifar10, celeba64."""
     if arg in (None, "", "demo"):
+        # About 0.23 s per DCGAN step on 2 busy CPU cores: 2000 steps in ~8 minutes.
         config.data.batch_size = 64
         config.model.channels = 32
-        config.train.num_steps = 3000
+        config.train.num_steps = 2000
         config.train.log_every = 100
         config.train.sample_every = 1000
         config.train.checkpoint_every = 1000

@@ -8,6 +8,7 @@ stabilisers, `config.model` the networks:
   gan.gradient_penalty  λ of the WGAN-GP penalty (10 in the paper); 0 = off
   gan.r1_gamma        γ of the R1 penalty (γ/2 · E‖∇D(x)‖²); 0 = off
   gan.n_critic        discriminator updates per generator update
+  gan.unroll_critic   unroll those updates in the compiled program (else a lax.scan)
   gan.real_label      one-sided label smoothing target (cross-entropy losses)
   gan.feature_matching  the generator matches D's mean features instead of the adversarial loss
   gan.conditioning    none | concat (cGAN) | projection (projection D) | acgan (class head)
@@ -327,6 +328,8 @@ def diversity_metrics(config, gen: TrainState, real):
 def train_step(config, state: GANState, batch, rng):
     """n_critic discriminator updates, then one generator update; one call, pure.
 
+    The critic updates are unrolled in the program (gan.unroll_critic) or a `lax.scan`.
+
     Keys: fold_in(rng, generator step), split into the critic and generator purposes; critic
     update i folds in i.
     """
@@ -341,7 +344,19 @@ def train_step(config, state: GANState, batch, rng):
             config, state.gen, disc, batch_slice, jax.random.fold_in(d_key, i)
         )
 
-    disc, d_scalars = jax.lax.scan(critic_update, state.disc, (slices, jnp.arange(k)))
+    if config.gan.unroll_critic:
+        # n_critic copies of the update in the program: XLA's CPU backend runs convolutions
+        # inside a loop body several times slower (jax#12868; benchmarks/RESULTS.md).
+        disc, per_update = state.disc, []
+        for i in range(k):
+            batch_slice = jax.tree.map(lambda a, i=i: a[i], slices)
+            disc, scalars = critic_update(disc, (batch_slice, i))
+            per_update.append(scalars)
+        d_scalars = jax.tree.map(lambda *v: jnp.stack(v), *per_update)
+    else:
+        disc, d_scalars = jax.lax.scan(
+            critic_update, state.disc, (slices, jnp.arange(k))
+        )
     d_scalars = jax.tree.map(lambda v: jnp.mean(v, axis=0), d_scalars)
     last_slice = jax.tree.map(lambda a: a[-1], slices)
     gen, g_scalars = generator_step(config, state.gen, disc, last_slice, g_key)
