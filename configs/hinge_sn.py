@@ -18,8 +18,12 @@ def get_config(arg=None):
     config.model.spectral_norm = True
     gan_base.apply_image_preset(config, arg)
     if arg == "ring":
+        # As the WGAN-GP ring preset: the Lipschitz-limited critic needs wider nets and a 2-D z
+        # to push samples off the bridges between modes within the step budget.
         config.gan.n_critic = 5
         config.data.batch_size = 5 * 64
+        config.model.hidden = 128
+        config.model.latent_dim = 2
         for o in (config.optim, config.d_optim):
             o.b2 = 0.9
     config.lock()

@@ -75,6 +75,26 @@ def test_discriminator_advances_n_critic_steps_per_generator_step(wgan_clip_run)
     assert step._cache_size() == 1
 
 
+def test_unrolled_and_scanned_critic_updates_agree(wgan_clip_run):
+    """gan.unroll_critic changes how the n_critic updates are compiled, not what they compute."""
+    config, state, _, _, scan_step = wgan_clip_run
+    assert not config.gan.unroll_critic
+    with config.unlocked():
+        unrolled = config.copy_and_resolve_references()
+        unrolled.gan.unroll_critic = True
+    batch = _batch(config)
+    a, metrics_a = scan_step(state, batch, jax.random.PRNGKey(1))
+    b, metrics_b = jax.jit(functools.partial(gan.train_step, unrolled))(
+        state, batch, jax.random.PRNGKey(1)
+    )
+    assert int(b.disc.step) == 3
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+    assert float(metrics_a["d_loss"]) == pytest.approx(
+        float(metrics_b["d_loss"]), rel=1e-5
+    )
+
+
 def test_weight_clipping_and_wasserstein_metrics(wgan_clip_run):
     _, state, new_state, metrics, _ = wgan_clip_run
     leaves = jax.tree.leaves(new_state.disc.params)

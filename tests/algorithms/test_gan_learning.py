@@ -17,7 +17,7 @@ from v101jax.algorithms import gan
 from v101jax.data import load_dataset, toy
 from v101jax.training.loop import fuse_steps
 
-CHUNK = 250  # train steps per compiled call
+CHUNK = 100  # train steps per compiled call
 NUM_SAMPLES = 4000
 
 
