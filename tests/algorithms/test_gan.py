@@ -165,10 +165,33 @@ def test_bad_values_name_the_field(overrides, field):
         gan.init(config, jax.random.PRNGKey(0), example_batch(config))
 
 
-@pytest.mark.parametrize("name", GAN_CONFIGS)
-def test_smoke_presets_trace(name):
+STABILISERS = {
+    "gan.feature_matching": True,
+    "gan.real_label": 0.9,
+    "gan.r1_gamma": 1.0,
+    "model.minibatch_std": 4,
+}
+
+
+@pytest.mark.parametrize(
+    "name, overrides",
+    [(name, {}) for name in GAN_CONFIGS]
+    + [
+        ("gan_mlp", STABILISERS),
+        ("dcgan", STABILISERS),
+        (
+            "dcgan",
+            {
+                "model.spectral_norm": True,
+                "gan.conditioning": "projection",
+                "gan.loss": "hinge",
+            },
+        ),
+    ],
+)
+def test_smoke_presets_trace(name, overrides):
     """init, train_step and sample of every GAN config's smoke preset, traced without compiling."""
-    config = load_config(f"configs/{name}.py:smoke")
+    config = load_config(f"configs/{name}.py:smoke", overrides)
     batch = example_batch(config)
     key = jax.random.PRNGKey(0)
     state = jax.eval_shape(functools.partial(gan.init, config), key, batch)
