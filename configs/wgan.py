@@ -31,7 +31,9 @@ def get_config(arg=None):
             o.learning_rate = 5e-4
     elif arg in ("cifar10", "celeba64"):
         config.data.batch_size = 5 * 64
-    else:  # the CPU demo
+    else:  # the CPU demo: 1000 generator steps are 5000 critic updates
         config.data.batch_size = 5 * 32
+        config.train.num_steps = 1000
+        config.train.sample_every = 500
     config.lock()
     return config
