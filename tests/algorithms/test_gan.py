@@ -143,9 +143,13 @@ def test_conditional_sample_takes_labels(wgan_clip_run):
     )
     assert points.shape == (4, 2)
     unconditional = load_config("configs/gan_mlp.py:smoke")
-    state = _init(unconditional, _batch(unconditional))
+    abstract = jax.eval_shape(
+        functools.partial(gan.init, unconditional),
+        jax.random.PRNGKey(0),
+        _batch(unconditional),
+    )
     with pytest.raises(ConfigError, match="conditional"):
-        gan.sample(unconditional, state, jax.random.PRNGKey(0), 4, labels=labels)
+        gan.sample(unconditional, abstract, jax.random.PRNGKey(0), 4, labels=labels)
 
 
 @pytest.mark.parametrize(
