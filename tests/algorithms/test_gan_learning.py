@@ -3,7 +3,8 @@
 Bars (issue 5): ≥ 7 of 8 modes covered and ≥ 80% of samples within 3σ of a mode; a mode counts
 as covered when it holds at least a fifth of its fair share (2.5% of the samples). A
 configuration known to collapse must fail the bar and be flagged by the diversity metric that
-training logs; the conditional GAN must put ≥ 90% of the samples of label k on mode k.
+training logs; the conditional GANs (cGAN, ACGAN) must put ≥ 90% of the samples of label k on
+mode k.
 """
 
 import functools
@@ -81,8 +82,9 @@ def test_collapse_fails_the_bar_and_is_flagged():
     assert metrics["diversity_ratio"] < 0.5, metrics
 
 
-def test_conditional_gan_puts_label_k_on_mode_k():
-    config = load_config("configs/cgan.py:ring")
+@pytest.mark.parametrize("spec", ["configs/cgan.py:ring", "configs/acgan.py:ring"])
+def test_conditional_gan_puts_label_k_on_mode_k(spec):
+    config = load_config(spec)
     state, metrics = train(config)
     labels = np.repeat(np.arange(8), NUM_SAMPLES // 8)
     samples = np.asarray(
