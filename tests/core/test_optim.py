@@ -317,3 +317,15 @@ def test_checkpoint_tree_round_trip():
         optax.tree_utils.tree_get(restored.opt_state, "nu")["w"],
         optax.tree_utils.tree_get(state.opt_state, "nu")["w"],
     )
+
+
+def test_rmsprop_first_step_divides_by_the_root_mean_square():
+    """ν₁ = (1 − ρ)·g², so the first update is −lr·g/√((1 − ρ)·g²) = −lr·sign(g)/√(1 − ρ)."""
+    cfg = _optim_cfg(name="rmsprop", b2=0.9, eps=1e-12, grad_clip_norm=0.0)
+    tx = optim.make_optimizer(cfg, num_steps=10)
+    params = {"w": jnp.zeros(3)}
+    g = np.array([0.5, -2.0, 4.0], np.float32)
+    updates, _ = tx.update({"w": jnp.asarray(g)}, tx.init(params), params)
+    np.testing.assert_allclose(
+        updates["w"], -LR * np.sign(g) / math.sqrt(0.1), rtol=1e-4
+    )

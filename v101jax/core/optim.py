@@ -57,7 +57,7 @@ def learning_rate_schedule(optim_cfg, num_steps: int) -> optax.Schedule:
 
 
 def make_optimizer(optim_cfg, num_steps: int) -> optax.GradientTransformation:
-    """Gradient clipping (global norm) followed by Adam/AdamW on the configured schedule.
+    """Gradient clipping (global norm) followed by Adam/AdamW/RMSProp on the configured schedule.
 
     The learning rate is injected as a hyperparameter so it can be logged from the opt state.
     """
@@ -74,8 +74,15 @@ def make_optimizer(optim_cfg, num_steps: int) -> optax.GradientTransformation:
             eps=optim_cfg.eps,
             weight_decay=optim_cfg.weight_decay,
         )
+    elif optim_cfg.name == "rmsprop":
+        # WGAN (Arjovsky et al. 2017) trains with RMSProp; b2 is its squared-gradient decay.
+        opt = optax.inject_hyperparams(optax.rmsprop)(
+            learning_rate=schedule, decay=optim_cfg.b2, eps=optim_cfg.eps
+        )
     else:
-        raise ConfigError(f"optim.name={optim_cfg.name!r} is not one of: adam, adamw")
+        raise ConfigError(
+            f"optim.name={optim_cfg.name!r} is not one of: adam, adamw, rmsprop"
+        )
     if optim_cfg.grad_clip_norm > 0:
         return optax.chain(optax.clip_by_global_norm(optim_cfg.grad_clip_norm), opt)
     return opt

@@ -1,0 +1,39 @@
+"""WGAN (Arjovsky et al. 2017): Wasserstein critic, weight clipping to ±0.01, RMSProp 5e-5.
+
+    python -m experiments.main --config=configs/wgan.py --workdir=runs/wgan
+
+Five critic updates per generator update; each takes data.batch_size / 5 real images (the
+paper's critic batch is 64, so the GPU presets use data.batch_size = 320). Logs the critic's
+Wasserstein estimate (train/wasserstein_estimate).
+
+Presets: (none) CPU demo on Fashion-MNIST (critic batch 32), smoke, ring, cifar10, celeba64.
+"""
+
+from configs import gan_base
+
+
+def get_config(arg=None):
+    config = gan_base.get_gan_base_config()
+    config.gan.loss = "wasserstein"
+    config.gan.clip_value = 0.01
+    config.gan.n_critic = 5
+    for o in (config.optim, config.d_optim):
+        o.name = "rmsprop"
+        o.learning_rate = 5e-5
+        o.b2 = 0.9  # RMSProp's squared-gradient decay
+    gan_base.apply_image_preset(config, arg)
+    if arg == "smoke":
+        config.data.batch_size = 10  # critic batch 2
+        config.gan.diversity_samples = 2
+    elif arg == "ring":
+        config.data.batch_size = 5 * 64
+        for o in (config.optim, config.d_optim):
+            o.learning_rate = 5e-4
+    elif arg in ("cifar10", "celeba64"):
+        config.data.batch_size = 5 * 64
+    else:  # the CPU demo: 1000 generator steps are 5000 critic updates
+        config.data.batch_size = 5 * 32
+        config.train.num_steps = 1000
+        config.train.sample_every = 500
+    config.lock()
+    return config

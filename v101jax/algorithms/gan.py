@@ -1,0 +1,404 @@
+"""Adversarial training (GAN, DCGAN, LSGAN, hinge, WGAN, WGAN-GP, cGAN, ACGAN) under the contract.
+
+One module serves every variant; `config.gan` picks the loss, the penalties and the
+stabilisers, `config.model` the networks:
+
+  gan.loss            minimax | non_saturating | lsgan | hinge | wasserstein (v101jax.gan.losses)
+  gan.clip_value      > 0: WGAN weight clipping of every critic parameter to [−c, c]
+  gan.gradient_penalty  λ of the WGAN-GP penalty (10 in the paper); 0 = off
+  gan.r1_gamma        γ of the R1 penalty (γ/2 · E‖∇D(x)‖²); 0 = off
+  gan.n_critic        discriminator updates per generator update
+  gan.unroll_critic   unroll those updates in the compiled program (else a lax.scan)
+  gan.real_label      one-sided label smoothing target (cross-entropy losses)
+  gan.feature_matching  the generator matches D's mean features instead of the adversarial loss
+  gan.conditioning    none | concat (cGAN) | projection (projection D) | acgan (class head)
+  model.spectral_norm, model.minibatch_std, optim (G) / d_optim (D) learning rates (TTUR),
+  optim.ema_decay (EMA of the generator's weights; sampling uses it)
+
+The state holds one TrainState per network; `state.step` is the generator's step. One
+`train_step` call runs the n_critic discriminator updates (a `lax.scan`) and then the
+generator update. `data.batch_size` real examples are used per generator step: the critic
+updates take consecutive slices of batch_size / n_critic each (fresh real data every critic
+step, as in WGAN's algorithm 1), and the generator update uses the same slice size.
+"""
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import optax
+
+from v101jax.core import optim, precision
+from v101jax.core.errors import ConfigError
+from v101jax.core.train_state import TrainState
+from v101jax.data import sample_shape
+from v101jax.data.pipeline import TOY_SOURCES, num_classes
+from v101jax.gan import diagnostics, losses
+from v101jax.models import gan as nets
+
+CONDITIONINGS = ("none", "concat", "projection", "acgan")
+# A constant key: the diversity metric follows one fixed batch of z through training.
+_DIVERSITY_KEY = 20141210
+
+
+class GANState(flax.struct.PyTreeNode):
+    """Generator and discriminator train states; `step` counts generator updates."""
+
+    gen: TrainState
+    disc: TrainState
+
+    @property
+    def step(self):
+        return self.gen.step
+
+    @property
+    def params(self) -> dict:
+        """Both networks' parameters (for counting and inspection)."""
+        return {"gen": self.gen.params, "disc": self.disc.params}
+
+    def checkpoint_tree(self) -> dict:
+        return {"gen": self.gen.checkpoint_tree(), "disc": self.disc.checkpoint_tree()}
+
+    def from_checkpoint_tree(self, tree: dict) -> "GANState":
+        return self.replace(
+            gen=self.gen.from_checkpoint_tree(tree["gen"]),
+            disc=self.disc.from_checkpoint_tree(tree["disc"]),
+        )
+
+
+def is_conditional(config) -> bool:
+    return config.gan.conditioning != "none"
+
+
+def make_networks(config):
+    """(generator, discriminator) modules from explicit config fields."""
+    m, g = config.model, config.gan
+    dtype = precision.compute_dtype(m.dtype)
+    k = num_classes(config.data) if is_conditional(config) else 0
+    g_cond = "none" if g.conditioning == "none" else "concat"
+    d_cond = g.conditioning if g.conditioning in ("concat", "projection") else "none"
+    aux_classes = k if g.conditioning == "acgan" else 0
+    shared = {"num_classes": k, "embed_dim": m.embed_dim, "dtype": dtype}
+    d_options = {
+        "aux_classes": aux_classes,
+        "spectral_norm": m.spectral_norm,
+        "minibatch_std": m.minibatch_std,
+    }
+    if m.name == "mlp":
+        gen = nets.MLPGenerator(
+            out_dim=sample_shape(config.data)[-1],
+            hidden=m.hidden,
+            num_layers=m.num_layers,
+            conditioning=g_cond,
+            **shared,
+        )
+        disc = nets.MLPDiscriminator(
+            hidden=m.hidden,
+            num_layers=m.num_layers,
+            conditioning=d_cond,
+            **shared,
+            **d_options,
+        )
+        return gen, disc
+    if m.name == "dcgan":
+        size, _, channels = sample_shape(config.data)
+        gen = nets.DCGANGenerator(
+            image_size=size,
+            out_channels=channels,
+            channels=m.channels,
+            conditioning=g_cond,
+            batch_stats_at_sampling=m.batch_stats_at_sampling,
+            **shared,
+        )
+        disc = nets.DCGANDiscriminator(
+            channels=m.channels, conditioning=d_cond, **shared, **d_options
+        )
+        return gen, disc
+    raise ConfigError(f"model.name={m.name!r} is not one of: mlp, dcgan")
+
+
+def validate(config):
+    """ConfigError naming the field for values the GAN cannot use."""
+    g, m = config.gan, config.model
+    if g.loss not in losses.LOSSES:
+        raise ConfigError(
+            f"gan.loss={g.loss!r} is not one of: {', '.join(losses.LOSSES)}"
+        )
+    if g.conditioning not in CONDITIONINGS:
+        raise ConfigError(
+            f"gan.conditioning={g.conditioning!r} is not one of: {', '.join(CONDITIONINGS)}"
+        )
+    if g.n_critic < 1:
+        raise ConfigError(f"gan.n_critic={g.n_critic} must be ≥ 1")
+    if config.data.batch_size % g.n_critic:
+        raise ConfigError(
+            f"data.batch_size={config.data.batch_size} must be a multiple of "
+            f"gan.n_critic={g.n_critic}"
+        )
+    if not 0.0 < g.real_label <= 1.0:
+        raise ConfigError(f"gan.real_label={g.real_label} must be in (0, 1]")
+    if g.real_label != 1.0 and g.loss not in losses.CROSS_ENTROPY_LOSSES:
+        raise ConfigError(
+            f"gan.real_label={g.real_label} (label smoothing) needs gan.loss in "
+            f"{losses.CROSS_ENTROPY_LOSSES}, not {g.loss!r}"
+        )
+    for name in ("clip_value", "gradient_penalty", "r1_gamma", "aux_weight"):
+        if g[name] < 0:
+            raise ConfigError(f"gan.{name}={g[name]} must be ≥ 0")
+    critic_batch = config.data.batch_size // g.n_critic
+    if m.minibatch_std < 0 or (m.minibatch_std and critic_batch % m.minibatch_std):
+        raise ConfigError(
+            f"model.minibatch_std={m.minibatch_std} must be ≥ 0 and divide the critic batch "
+            f"data.batch_size / gan.n_critic = {critic_batch}"
+        )
+    if g.diversity_samples == 1 or g.diversity_samples < 0:
+        raise ConfigError(
+            f"gan.diversity_samples={g.diversity_samples} must be 0 (off) or ≥ 2"
+        )
+    if m.name == "dcgan" and config.data.source in TOY_SOURCES:
+        raise ConfigError(
+            f"model.name='dcgan' needs image data, not data.source={config.data.source!r}"
+        )
+
+
+def init(config, rng, example_batch) -> GANState:
+    """Builds both networks, their optimisers and the generator's EMA."""
+    validate(config)
+    gen_model, disc_model = make_networks(config)
+    g_key, d_key = jax.random.split(rng)
+    x, labels = example_batch["x"], example_batch["label"]
+    critic_batch = x.shape[0] // config.gan.n_critic
+    x, labels = x[:critic_batch], labels[:critic_batch]
+    z = jnp.zeros((critic_batch, config.model.latent_dim), jnp.float32)
+    g_vars = gen_model.init(g_key, z, labels, train=False)
+    d_vars = disc_model.init(d_key, x, labels, train=False)
+    num_steps = config.train.num_steps
+    gen = TrainState.create(
+        apply_fn=gen_model.apply,
+        params=g_vars["params"],
+        tx=optim.make_optimizer(config.optim, num_steps),
+        model_state={k: v for k, v in g_vars.items() if k != "params"},
+        ema_decay=config.optim.ema_decay,
+        ema_warmup=config.optim.ema_warmup,
+    )
+    disc = TrainState.create(
+        apply_fn=disc_model.apply,
+        params=d_vars["params"],
+        tx=optim.make_optimizer(config.d_optim, num_steps * config.gan.n_critic),
+        model_state={k: v for k, v in d_vars.items() if k != "params"},
+        ema_decay=0.0,  # only the generator is averaged
+    )
+    return GANState(gen=gen, disc=disc)
+
+
+def _apply(ts: TrainState, params, *args, train: bool):
+    """(output, updated mutable collections) of one network at `params`."""
+    variables = {"params": params, **ts.model_state}
+    if not ts.model_state:
+        return ts.apply_fn(variables, *args, train=train), ts.model_state
+    # Batch norm (G) and spectral norm (D) write their statistics when training; the
+    # collections are always mutable so one call signature serves every mode.
+    return ts.apply_fn(variables, *args, train=train, mutable=list(ts.model_state))
+
+
+def _latents_and_labels(config, rng, batch_size: int):
+    z_key, y_key = jax.random.split(rng)
+    z = jax.random.normal(z_key, (batch_size, config.model.latent_dim), jnp.float32)
+    if is_conditional(config):
+        labels = jax.random.randint(y_key, (batch_size,), 0, num_classes(config.data))
+    else:
+        labels = jnp.zeros((batch_size,), jnp.int32)
+    return z, labels
+
+
+def discriminator_step(config, gen: TrainState, disc: TrainState, batch, rng):
+    """One discriminator update on a real batch and as many fresh generated examples."""
+    g = config.gan
+    real, labels = batch["x"], batch["label"]
+    b = real.shape[0]
+    fake_key, gp_key = jax.random.split(rng)
+    z, fake_labels = _latents_and_labels(config, fake_key, b)
+    fake, _ = _apply(gen, gen.params, z, fake_labels, train=True)
+    fake = jax.lax.stop_gradient(fake)
+
+    def loss_fn(params):
+        # Real and generated examples in one call (D has no batch statistics to mix).
+        x = jnp.concatenate([real, fake])
+        y = jnp.concatenate([labels, fake_labels])
+        (scores, aux), new_state = _apply(disc, params, x, y, train=True)
+        real_scores, fake_scores = scores[:b], scores[b:]
+        loss = losses.discriminator_loss(
+            g.loss, real_scores, fake_scores, real_label=g.real_label
+        )
+        scalars = {
+            "d_adversarial_loss": loss,
+            "d_real": jnp.mean(real_scores),
+            "d_fake": jnp.mean(fake_scores),
+        }
+        if g.loss == "wasserstein":
+            # E D(x) − E D(G(z)): the critic's estimate of W(P_r, P_g) (up to its constant).
+            scalars["wasserstein_estimate"] = jnp.mean(real_scores) - jnp.mean(
+                fake_scores
+            )
+
+        def score_fn(v):
+            return _apply(disc, params, v, labels, train=False)[0][0]
+
+        if g.gradient_penalty > 0:
+            gp = losses.gradient_penalty(score_fn, real, fake, gp_key)
+            loss = loss + g.gradient_penalty * gp
+            scalars["gradient_penalty"] = gp
+        if g.r1_gamma > 0:
+            r1 = losses.r1_penalty(score_fn, real)
+            loss = loss + 0.5 * g.r1_gamma * r1
+            scalars["r1_penalty"] = r1
+        if g.conditioning == "acgan":
+            # ACGAN: D maximises log P(C = c | x) on real and generated examples.
+            class_logits = aux["class_logits"]
+            class_loss = losses.classification_loss(class_logits, y)
+            loss = loss + g.aux_weight * class_loss
+            scalars["d_class_loss"] = class_loss
+            scalars["real_class_accuracy"] = jnp.mean(
+                jnp.argmax(class_logits[:b], -1) == labels
+            )
+        return loss, (new_state, scalars)
+
+    (loss, (new_state, scalars)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+        disc.params
+    )
+    disc = disc.apply_gradients(grads, model_state=new_state)
+    if g.clip_value > 0:
+        disc = disc.replace(
+            params=jax.tree.map(
+                lambda p: jnp.clip(p, -g.clip_value, g.clip_value), disc.params
+            )
+        )
+    scalars.update(d_loss=loss, d_grad_norm=optax.tree.norm(grads))
+    return disc, scalars
+
+
+def generator_step(config, gen: TrainState, disc: TrainState, batch, rng):
+    """One generator update against the (just updated) discriminator."""
+    g = config.gan
+    b = batch["x"].shape[0]
+    z, fake_labels = _latents_and_labels(config, rng, b)
+
+    def loss_fn(params):
+        fake, new_state = _apply(gen, params, z, fake_labels, train=True)
+        (scores, aux), _ = _apply(disc, disc.params, fake, fake_labels, train=False)
+        if g.feature_matching:
+            (_, real_aux), _ = _apply(
+                disc, disc.params, batch["x"], batch["label"], train=False
+            )
+            loss = losses.feature_matching_loss(
+                jax.lax.stop_gradient(real_aux["features"]), aux["features"]
+            )
+        else:
+            loss = losses.generator_loss(g.loss, scores)
+        scalars = {"g_adversarial_loss": loss}
+        if g.conditioning == "acgan":
+            class_loss = losses.classification_loss(aux["class_logits"], fake_labels)
+            loss = loss + g.aux_weight * class_loss
+            scalars["g_class_loss"] = class_loss
+        return loss, (new_state, scalars)
+
+    (loss, (new_state, scalars)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+        gen.params
+    )
+    gen = gen.apply_gradients(grads, model_state=new_state)
+    scalars.update(g_loss=loss, g_grad_norm=optax.tree.norm(grads))
+    return gen, scalars
+
+
+def diversity_metrics(config, gen: TrainState, real):
+    """Mean pairwise distance of G's samples of one fixed z batch, and its ratio to the data's.
+
+    A ratio far below 1 flags mode collapse (see v101jax.gan.diagnostics).
+    """
+    n = config.gan.diversity_samples
+    z, _ = _latents_and_labels(config, jax.random.PRNGKey(_DIVERSITY_KEY), n)
+    labels = _default_labels(config, n)
+    fake, _ = _apply(gen, gen.params, z, labels, train=False)
+    diversity = diagnostics.mean_pairwise_distance(fake)
+    return {
+        "diversity": diversity,
+        "diversity_ratio": diversity / diagnostics.mean_pairwise_distance(real),
+    }
+
+
+def train_step(config, state: GANState, batch, rng):
+    """n_critic discriminator updates, then one generator update; one call, pure.
+
+    The critic updates are unrolled in the program (gan.unroll_critic) or a `lax.scan`.
+
+    Keys: fold_in(rng, generator step), split into the critic and generator purposes; critic
+    update i folds in i.
+    """
+    k = config.gan.n_critic
+    d_key, g_key = jax.random.split(jax.random.fold_in(rng, state.step))
+    # [B, ...] → [n_critic, B / n_critic, ...]: fresh real data for every critic update.
+    slices = jax.tree.map(lambda a: a.reshape((k, -1) + a.shape[1:]), batch)
+
+    def critic_update(disc, inputs):
+        batch_slice, i = inputs
+        return discriminator_step(
+            config, state.gen, disc, batch_slice, jax.random.fold_in(d_key, i)
+        )
+
+    if config.gan.unroll_critic:
+        # n_critic copies of the update in the program: XLA's CPU backend runs convolutions
+        # inside a loop body several times slower (jax#12868; benchmarks/RESULTS.md).
+        disc, per_update = state.disc, []
+        for i in range(k):
+            batch_slice = jax.tree.map(lambda a, i=i: a[i], slices)
+            disc, scalars = critic_update(disc, (batch_slice, i))
+            per_update.append(scalars)
+        d_scalars = jax.tree.map(lambda *v: jnp.stack(v), *per_update)
+    else:
+        disc, d_scalars = jax.lax.scan(
+            critic_update, state.disc, (slices, jnp.arange(k))
+        )
+    d_scalars = jax.tree.map(lambda v: jnp.mean(v, axis=0), d_scalars)
+    last_slice = jax.tree.map(lambda a: a[-1], slices)
+    gen, g_scalars = generator_step(config, state.gen, disc, last_slice, g_key)
+    metrics = {**d_scalars, **g_scalars}
+    metrics["g_learning_rate"] = optim.current_learning_rate(gen.opt_state)
+    metrics["d_learning_rate"] = optim.current_learning_rate(disc.opt_state)
+    if config.gan.diversity_samples:
+        metrics.update(diversity_metrics(config, gen, batch["x"]))
+    return GANState(gen=gen, disc=disc), metrics
+
+
+def _default_labels(config, num_samples: int):
+    """Labels 0, 1, …, K−1, 0, 1, … for conditional models (zeros otherwise)."""
+    if is_conditional(config):
+        return jnp.arange(num_samples, dtype=jnp.int32) % num_classes(config.data)
+    return jnp.zeros((num_samples,), jnp.int32)
+
+
+def sample(
+    config,
+    state: GANState,
+    rng,
+    num_samples: int,
+    *,
+    labels=None,
+    use_ema: bool | None = None,
+):
+    """G(z) for z ~ N(0, I): images NHWC in [-1, 1] (points [N, D] for 2-D data).
+
+    Args:
+      labels: int [num_samples] classes for conditional models (default 0, 1, …, K−1, 0, …).
+      use_ema: sample with the generator's EMA weights (default config.sample.use_ema).
+    """
+    use_ema = config.sample.use_ema if use_ema is None else use_ema
+    gen = state.gen
+    params = gen.ema_params if use_ema else gen.params
+    z, _ = _latents_and_labels(config, rng, num_samples)
+    if labels is None:
+        labels = _default_labels(config, num_samples)
+    elif not is_conditional(config):
+        raise ConfigError(
+            "labels= needs a conditional model (gan.conditioning != 'none')"
+        )
+    samples, _ = _apply(gen, params, z, jnp.asarray(labels, jnp.int32), train=False)
+    return samples

@@ -1,0 +1,1 @@
+"""Adversarial training pieces: losses and penalties (`losses`), collapse diagnostics."""
