@@ -18,5 +18,5 @@ lint: setup
 # Lint, then the test suite. pytest's exit code 5 ("no tests collected") is reported and
 # counts as a failure: this suite always has tests, so collecting none means it broke.
 test: setup lint
-	@$(PY) -m pytest -q tests; rc=$$?; \
+	@$(PY) -m pytest -q --durations=30 tests; rc=$$?; \
 	if [ $$rc = 5 ]; then echo "test: pytest collected no tests" >&2; fi; exit $$rc
