@@ -82,7 +82,7 @@ def reference_statistics(
         extractor, [real], batch_size=batch_size, max_features=max_features
     )
     os.makedirs(stats_dir, exist_ok=True)
-    tmp = path + ".tmp.npz"
+    tmp = f"{path}.{os.getpid()}.tmp.npz"  # per process: several may write at once
     np.savez(
         tmp,
         extractor=np.asarray(extractor.identity),
