@@ -64,12 +64,11 @@ def load_npz(
         for k, v in stored.items()
         if k.startswith("__meta__/")
     }
-    wanted = flatten(jax.tree.map(lambda s: np.zeros((), np.float32), expected))
     shapes = {
         "/".join(k): tuple(v.shape)
         for k, v in flax.traverse_util.flatten_dict(expected).items()
     }
-    missing = sorted(set(wanted) - set(stored))
+    missing = sorted(set(shapes) - set(stored))
     if missing:
         raise WeightsError(
             f"{what} weights file {path} lacks {len(missing)} arrays, e.g. "
