@@ -22,6 +22,8 @@ setup(
         "tensorboard>=2.20",
         "tensorflow-datasets>=4.9.10,<5",
         "einops>=0.8",
+        # Adaptive ODE solvers for the probability-flow sampler and likelihoods.
+        "diffrax>=0.7.2,<0.8",
         "numpy>=1.26",
         "pillow>=10",
         "scikit-learn>=1.4",
