@@ -23,6 +23,10 @@ def get_config(arg=None):
     diffusion.beta_end = 0.02  # linear only
     diffusion.cosine_s = 0.008  # cosine only: offset s of Nichol & Dhariwal
     diffusion.prediction = "eps"  # what the network predicts: eps | x0 | v
+    # Class-conditional network (label embedding added to the time embedding); each label is
+    # dropped to the null label with probability p_uncond for classifier-free guidance.
+    diffusion.class_conditional = False
+    diffusion.p_uncond = 0.1
 
     config.sample.sampler = "ddpm"  # ddpm | ddim
     config.sample.num_steps = (
@@ -31,6 +35,8 @@ def get_config(arg=None):
     config.sample.eta = 1.0  # ddim: 0 = deterministic, 1 = ancestral-like
     config.sample.timestep_spacing = "uniform"  # ddim: uniform | quadratic
     config.sample.clip_x0 = True  # clip the predicted x₀ to [-1, 1] at every step
+    # Classifier-free guidance scale w (class-conditional models): (1 + w)·ε(x, c) − w·ε(x, ∅).
+    config.sample.guidance = 0.0
 
     _apply_preset(config, arg)
     config.lock()

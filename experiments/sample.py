@@ -1,10 +1,12 @@
 """Sample from a trained run and export the samples.
 
     python -m experiments.sample --workdir=runs/ddim --num_samples=1000 \
-        [--sampler=ddim --steps=50 --eta=0.0 --out=runs/ddim/export.npz --no_ema]
+        [--sampler=ddim --steps=50 --eta=0.0 --out=runs/ddim/export.npz --noema]
+    python -m experiments.sample --workdir=runs/cfg --labels=0,5,9 --guidance=3
 
 Reads the run's config.json and its newest checkpoint (EMA weights by default) and writes
-an .npz (`images`: uint8 NHWC, or `points`: float32 for 2-D data) plus a PNG grid beside it.
+an .npz (`images`: uint8 NHWC, or `points`: float32 for 2-D data; `labels` for
+class-conditional runs) plus a PNG grid beside it, and with --labels one grid per class.
 """
 
 import os
@@ -22,12 +24,29 @@ _SAMPLER = flags.DEFINE_string(
 )
 _STEPS = flags.DEFINE_integer("steps", None, "Sampling steps (default: the config's).")
 _ETA = flags.DEFINE_float("eta", None, "DDIM η (default: the config's).")
+_GUIDANCE = flags.DEFINE_float(
+    "guidance", None, "Classifier-free guidance scale w (default: the config's)."
+)
+_LABELS = flags.DEFINE_list(
+    "labels", None, "Classes to draw, e.g. 0,5,9 (class-conditional runs)."
+)
 _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
 _BATCH = flags.DEFINE_integer("batch_size", 256, "Samples drawn per compiled call.")
 _EMA = flags.DEFINE_bool("ema", True, "Use EMA parameters (--noema for the raw ones).")
 _OUT = flags.DEFINE_string(
     "out", None, "Output .npz (default: WORKDIR/samples/export_*.npz)."
 )
+
+
+def _parse_classes(values):
+    from v101jax.core.errors import ConfigError
+
+    try:
+        return [int(v) for v in values]
+    except ValueError:
+        raise ConfigError(
+            f"--labels={','.join(values)} must be comma-separated class indices"
+        ) from None
 
 
 def main(argv):
@@ -44,6 +63,8 @@ def main(argv):
         batch_size=_BATCH.value,
         use_ema=_EMA.value,
         out=_OUT.value,
+        guidance=_GUIDANCE.value,
+        classes=None if _LABELS.value is None else _parse_classes(_LABELS.value),
     )
     print(f"wrote {out} and {os.path.splitext(out)[0]}.png")
 

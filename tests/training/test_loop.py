@@ -67,9 +67,15 @@ def test_ddpm_smoke_preset_trains_evaluates_and_writes_a_grid(tmp_path):
         assert int(f["count"]) == 10_000
 
 
-def test_ring_run_writes_density_plots_and_keeps_the_newest_checkpoints(tmp_path):
+def test_conditional_ring_run_writes_plots_keeps_checkpoints_and_exports_labels(
+    tmp_path,
+):
+    """A class-conditional (classifier-free guidance) ring run through the loop, then the
+    export with a class list: labels in equal blocks in the .npz and one plot per class."""
+    from v101jax.training.export import export_samples
+
     config = load_config(
-        "configs/ddpm.py:ring", dict(RING, **{"train.keep_checkpoints": 2})
+        "configs/cfg.py:ring", dict(RING, **{"train.keep_checkpoints": 2})
     )
     train_and_evaluate(config, str(tmp_path))
     assert sorted(os.listdir(tmp_path / "samples")) == [
@@ -77,6 +83,23 @@ def test_ring_run_writes_density_plots_and_keeps_the_newest_checkpoints(tmp_path
         "step_000006.png",
     ]
     assert sorted(int(s) for s in os.listdir(tmp_path / "checkpoints")) == [4, 6]
+
+    out = tmp_path / "export.npz"
+    export_samples(
+        str(tmp_path),
+        7,
+        sampler="ddim",
+        num_steps=3,
+        batch_size=4,
+        out=str(out),
+        guidance=2.0,
+        classes=[1, 6],
+    )
+    with np.load(out) as f:
+        np.testing.assert_array_equal(f["labels"], [1, 1, 1, 1, 6, 6, 6])
+        assert f["points"].shape == (7, 2) and np.isfinite(f["points"]).all()
+    assert os.path.exists(tmp_path / "export_class1.png")
+    assert os.path.exists(tmp_path / "export_class6.png")
 
 
 def test_train_step_compiles_once_across_calls():

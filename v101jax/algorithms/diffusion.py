@@ -4,6 +4,10 @@ Training minimises the simple loss ‖y − f_θ(x_t, t)‖² with t uniform ove
 eq. 14), where the target y is ε (the paper's), x₀ or v (`config.diffusion.prediction`).
 Sampling runs the sampler named by `config.sample.sampler` (or the `sampler=` argument) on
 the EMA parameters by default.
+
+With `config.diffusion.class_conditional`, the network also takes the class label, dropped to
+the null label with probability `diffusion.p_uncond` in training, and sampling applies
+classifier-free guidance with scale `sample.guidance` (v101jax/diffusion/guidance.py).
 """
 
 import functools
@@ -16,16 +20,24 @@ from v101jax.core import optim, precision
 from v101jax.core.errors import ConfigError
 from v101jax.core.train_state import TrainState
 from v101jax.data import sample_shape
+from v101jax.data.pipeline import num_classes
+from v101jax.diffusion import guidance as cfg_guidance
 from v101jax.diffusion import process, samplers
 from v101jax.diffusion.schedules import schedule_from_config
 from v101jax.models.mlp import MLPDenoiser
 from v101jax.nn.unet import UNet
 
 
+def label_classes(config) -> int:
+    """K for a class-conditional model (labels 0 … K−1, null label K), else 0."""
+    return num_classes(config.data) if config.diffusion.class_conditional else 0
+
+
 def make_model(config):
     """The denoiser named by config.model.name, built from explicit fields."""
     m = config.model
     dtype = precision.compute_dtype(m.dtype)
+    k = label_classes(config)
     if m.name == "unet":
         return UNet(
             channels=m.channels,
@@ -35,11 +47,14 @@ def make_model(config):
             num_heads=m.num_heads,
             num_groups=m.num_groups,
             dropout=m.dropout,
+            num_classes=k,
             dtype=dtype,
             remat=m.remat,
         )
     if m.name == "mlp":
-        return MLPDenoiser(hidden=m.hidden, num_layers=m.num_layers, dtype=dtype)
+        return MLPDenoiser(
+            hidden=m.hidden, num_layers=m.num_layers, num_classes=k, dtype=dtype
+        )
     raise ConfigError(f"model.name={m.name!r} is not one of: unet, mlp")
 
 
@@ -55,9 +70,16 @@ def init(config, rng, example_batch) -> TrainState:
             f"sample.timestep_spacing={config.sample.timestep_spacing!r} is not one of: "
             f"{', '.join(samplers.SPACINGS)}"
         )
+    if not 0.0 <= config.diffusion.p_uncond < 1.0:
+        raise ConfigError(
+            f"diffusion.p_uncond={config.diffusion.p_uncond} must be in [0, 1)"
+        )
     model = make_model(config)
     x = example_batch["x"]
-    variables = model.init(rng, x, jnp.zeros(x.shape[:1], jnp.int32), train=False)
+    labels = example_batch["label"] if label_classes(config) else None
+    variables = model.init(
+        rng, x, jnp.zeros(x.shape[:1], jnp.int32), labels, train=False
+    )
     return TrainState.create(
         apply_fn=model.apply,
         params=variables["params"],
@@ -67,20 +89,39 @@ def init(config, rng, example_batch) -> TrainState:
     )
 
 
-def loss_fn(params, apply_fn, schedule, batch, rng, *, train: bool, prediction="eps"):
+def loss_fn(
+    params,
+    apply_fn,
+    schedule,
+    batch,
+    rng,
+    *,
+    train: bool,
+    prediction="eps",
+    num_classes: int = 0,
+    p_uncond: float = 0.0,
+):
     """Simple DDPM loss: mean over batch and pixels of (y − f_θ(sqrt(ᾱ_t)x₀ + sqrt(1−ᾱ_t)ε, t))²,
     where the target y is ε, x₀ or v per `prediction` (process.py gives the implied weights).
+
+    num_classes > 0: the network is conditioned on batch["label"], each dropped to the null
+    label (num_classes) with probability p_uncond, for classifier-free guidance.
 
     Returns:
       (loss, aux) with aux = {"scalars": {...}}.
     """
     x0 = batch["x"]
-    t_key, noise_key, dropout_key = jax.random.split(rng, 3)
+    t_key, noise_key, dropout_key, label_key = jax.random.split(rng, 4)
     t = jax.random.randint(t_key, x0.shape[:1], 0, schedule.num_timesteps)
     noise = jax.random.normal(noise_key, x0.shape, x0.dtype)
     x_t = process.q_sample(schedule, x0, t, noise)
+    labels = None
+    if num_classes:
+        labels = cfg_guidance.drop_labels(
+            label_key, batch["label"], p_uncond, null_label=num_classes
+        )
     output = apply_fn(
-        {"params": params}, x_t, t, train=train, rngs={"dropout": dropout_key}
+        {"params": params}, x_t, t, labels, train=train, rngs={"dropout": dropout_key}
     )
     target = process.prediction_target(schedule, prediction, x0, t, noise)
     loss = jnp.mean((output - target) ** 2)
@@ -98,6 +139,8 @@ def train_step(config, state: TrainState, batch, rng):
             schedule=schedule,
             train=True,
             prediction=config.diffusion.prediction,
+            num_classes=label_classes(config),
+            p_uncond=config.diffusion.p_uncond,
         ),
         has_aux=True,
     )
@@ -109,16 +152,52 @@ def train_step(config, state: TrainState, batch, rng):
     return new_state, metrics
 
 
-def noise_predictor(config, state: TrainState):
-    """ε̂(x_t, t) of the sampling parameters (EMA unless config.sample.use_ema is off),
-    converted from the network's x₀ or v output when it predicts those."""
+def default_labels(config, num_samples: int):
+    """Labels 0, 1, …, K−1, 0, 1, … of a class-conditional model; None otherwise."""
+    k = label_classes(config)
+    if not k:
+        return None
+    return jnp.arange(num_samples, dtype=jnp.int32) % k
+
+
+def network_fn(config, state: TrainState, labels=None, guidance=None):
+    """(x, t) → the sampling parameters' network output (EMA unless config.sample.use_ema
+    is off); for a class-conditional model, classifier-free guided towards `labels` with
+    scale `guidance` (default config.sample.guidance). t may be fractional.
+
+    Shared by every sampler, discrete or continuous-time, so guidance has one definition.
+    """
+    k = label_classes(config)
+    if not k and (labels is not None or guidance):
+        raise ConfigError(
+            "labels and guidance need a class-conditional model "
+            "(diffusion.class_conditional=True)"
+        )
     params = state.ema_params if config.sample.use_ema else state.params
+    if not k:
+        return lambda x, t: state.apply_fn({"params": params}, x, t, train=False)
+    guidance = config.sample.guidance if guidance is None else guidance
+    if labels is None:
+        raise ValueError("a class-conditional model samples with labels")
+    labels = jnp.asarray(labels, jnp.int32)
+
+    def apply(x, t, y):
+        return state.apply_fn({"params": params}, x, t, y, train=False)
+
+    return lambda x, t: cfg_guidance.guided_output(
+        apply, x, t, labels, guidance, null_label=k
+    )
+
+
+def noise_predictor(config, state: TrainState, labels=None, guidance=None):
+    """ε̂(x_t, t) of the sampling parameters, converted from the network's x₀ or v output
+    when it predicts those, and guided as `network_fn` describes."""
     schedule = schedule_from_config(config.diffusion)
+    network = network_fn(config, state, labels, guidance)
 
     def eps_fn(x, t):
-        output = state.apply_fn({"params": params}, x, t, train=False)
         return process.eps_from_prediction(
-            schedule, config.diffusion.prediction, x, t, output
+            schedule, config.diffusion.prediction, x, t, network(x, t)
         )
 
     return eps_fn
@@ -133,6 +212,8 @@ def sample(
     sampler: str | None = None,
     num_steps: int | None = None,
     eta: float | None = None,
+    guidance: float | None = None,
+    labels=None,
 ):
     """Draws `num_samples` samples in [-1, 1] (images NHWC, or points [N, D]).
 
@@ -140,12 +221,16 @@ def sample(
       sampler: "ddpm" or "ddim" (default config.sample.sampler).
       num_steps: DDIM steps (default config.sample.num_steps); DDPM always runs all T.
       eta: DDIM η (default config.sample.eta).
+      guidance: classifier-free guidance scale w (default config.sample.guidance).
+      labels: int [num_samples] classes of a class-conditional model (default 0, 1, …).
     """
     sampler = sampler or config.sample.sampler
     num_steps = num_steps or config.sample.num_steps
     eta = config.sample.eta if eta is None else eta
+    if labels is None:
+        labels = default_labels(config, num_samples)
     schedule = schedule_from_config(config.diffusion)
-    eps_fn = noise_predictor(config, state)
+    eps_fn = noise_predictor(config, state, labels, guidance)
     noise_key, loop_key = jax.random.split(rng)
     x_T = jax.random.normal(
         noise_key, (num_samples,) + sample_shape(config.data), jnp.float32

@@ -368,6 +368,11 @@ def train_step(config, state: GANState, batch, rng):
     return GANState(gen=gen, disc=disc), metrics
 
 
+def default_labels(config, num_samples: int):
+    """Labels 0, 1, …, K−1, 0, 1, … of a conditional model; None otherwise."""
+    return _default_labels(config, num_samples) if is_conditional(config) else None
+
+
 def _default_labels(config, num_samples: int):
     """Labels 0, 1, …, K−1, 0, 1, … for conditional models (zeros otherwise)."""
     if is_conditional(config):

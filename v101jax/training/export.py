@@ -61,34 +61,54 @@ def export_samples(
     batch_size: int = 256,
     use_ema: bool = True,
     out: str | None = None,
+    guidance=None,
+    classes=None,
 ) -> str:
-    """Draws `num_samples` samples and writes them to `out` (.npz) and a PNG grid beside it."""
+    """Draws `num_samples` samples and writes them to `out` (.npz) and a PNG grid beside it.
+
+    For a class-conditional run the .npz also holds `labels`; `classes` (a list of class
+    indices) draws those classes in equal blocks and writes one grid per class
+    (OUT_classK.png). `guidance` is the classifier-free guidance scale of diffusion runs.
+    """
     config = load_run_config(workdir)
     with config.unlocked():
         config.sample.use_ema = use_ema
     state = load_state(config, workdir)
     options = {
         k: v
-        for k, v in {"sampler": sampler, "num_steps": num_steps, "eta": eta}.items()
+        for k, v in {
+            "sampler": sampler,
+            "num_steps": num_steps,
+            "eta": eta,
+            "guidance": guidance,
+        }.items()
         if v is not None
     }
+    labels = sampling.sample_labels(config, num_samples, classes)
     chunks = sampling.sample_chunks(
         sampling.chunked_sampler(config, **options),
         state,
         num_samples,
         batch_size,
         jax.random.PRNGKey(seed),
+        labels,
     )
     samples = np.concatenate(list(chunks))
     if out is None:
         tag = "_".join(f"{k}{v}" for k, v in sorted(options.items())) or "default"
         out = os.path.join(workdir, "samples", f"export_{tag}_n{num_samples}.npz")
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    arrays = {} if labels is None else {"labels": labels}
     if samples.ndim == 4:
-        np.savez_compressed(out, images=images.to_uint8(samples))
+        arrays["images"] = images.to_uint8(samples)
     else:
-        np.savez_compressed(out, points=samples.astype(np.float32))
-    images.save_png(
-        os.path.splitext(out)[0] + ".png", images.samples_to_picture(samples[:256])
-    )
+        arrays["points"] = samples.astype(np.float32)
+    np.savez_compressed(out, **arrays)
+    stem = os.path.splitext(out)[0]
+    images.save_png(stem + ".png", images.samples_to_picture(samples[:256]))
+    for k in classes or ():
+        images.save_png(
+            f"{stem}_class{k}.png",
+            images.samples_to_picture(samples[labels == k][:256]),
+        )
     return out
