@@ -148,6 +148,38 @@ def ddim_sample(
     return scan_updates(update, x_T, plan)
 
 
+def ddim_inversion_plan(
+    schedule: DiscreteSchedule, num_steps: int, spacing: str = "uniform"
+):
+    """Per-iteration inputs (t, t'') of `ddim_invert`: t runs up from −1 (ᾱ = 1, the data)
+    through the kept indices but the last, t'' is the next kept index."""
+    ts = ddim_timesteps(schedule.num_timesteps, num_steps, spacing)
+    t_from = np.concatenate([[-1], ts[:-1]])
+    return (jnp.asarray(t_from), jnp.asarray(ts))
+
+
+def ddim_invert_update(eps_fn, schedule: DiscreteSchedule, x, inputs):
+    """x_t → x_{t''} along DDIM's η = 0 path, ε̂ taken at the current index (at t'' for the
+    first step, from the data, where ε̂ is undefined): the decoder's step run backwards."""
+    t_i, t_next = inputs
+    t_eval = jnp.where(t_i >= 0, t_i, t_next)
+    eps = eps_fn(x, jnp.full((x.shape[0],), t_eval, jnp.int32))
+    ac = jnp.where(t_i >= 0, schedule.alphas_cumprod[jnp.maximum(t_i, 0)], 1.0)
+    ac_next = schedule.alphas_cumprod[t_next]
+    x0 = (x - jnp.sqrt(1.0 - ac) * eps) / jnp.sqrt(ac)
+    return jnp.sqrt(ac_next) * x0 + jnp.sqrt(1.0 - ac_next) * eps
+
+
+def ddim_invert(
+    eps_fn, schedule: DiscreteSchedule, x0, *, num_steps: int, spacing="uniform"
+):
+    """Deterministic DDIM encoding x₀ → x_T (Song et al. 2021, section 4.3): the η = 0
+    update run from ᾱ = 1 up the same `num_steps` indices that `ddim_sample` comes down,
+    so decoding the result with η = 0 recovers x₀ up to discretisation error."""
+    update = functools.partial(ddim_invert_update, eps_fn, schedule)
+    return scan_updates(update, x0, ddim_inversion_plan(schedule, num_steps, spacing))
+
+
 SAMPLERS = ("ddpm", "ddim")
 
 
