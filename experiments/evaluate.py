@@ -25,6 +25,9 @@ _NUM = flags.DEFINE_integer(
 _SAMPLER = flags.DEFINE_string("sampler", None, "Sampler (default: the run's).")
 _STEPS = flags.DEFINE_integer("steps", None, "Sampling steps (default: the run's).")
 _ETA = flags.DEFINE_float("eta", None, "DDIM η (default: the run's).")
+_GUIDANCE = flags.DEFINE_float(
+    "guidance", None, "Classifier-free guidance scale (default: the run's)."
+)
 _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
 _EXTRACTOR = flags.DEFINE_string(
     "extractor",
@@ -87,6 +90,7 @@ def main(argv):
                 ("sampler", _SAMPLER.value),
                 ("num_steps", _STEPS.value),
                 ("eta", _ETA.value),
+                ("guidance", _GUIDANCE.value),
             )
             if v is not None
         }

@@ -77,15 +77,20 @@ class Evaluator:
         )
 
     def score_model(self, sample, state, key) -> dict:
-        """Draws eval.num_samples samples with `sample(state, key, n)` and scores them."""
+        """Draws eval.num_samples samples with `sample(state, key, n, labels)` and scores
+        them; a class-conditional run's samples get its default labels (0, 1, …, K−1, 0, …),
+        scored as class accuracy."""
         ev = self.config.eval
         self.extractor.check_images(
             sample_shape(self.config.data), "this run's samples"
         )
+        labels = sampling.sample_labels(self.config, ev.num_samples)
         chunks = sampling.sample_chunks(
-            sample, state, ev.num_samples, ev.batch_size, key
+            sample, state, ev.num_samples, ev.batch_size, key, labels
         )
-        results = self.score_images(_log_progress(chunks, ev.num_samples))
+        results = self.score_images(
+            _log_progress(chunks, ev.num_samples), labels=labels
+        )
         logging.info(
             "eval (%d samples): %s",
             ev.num_samples,
