@@ -15,8 +15,10 @@ lint: setup
 	$(PY) -m ruff check v101jax experiments configs tests benchmarks
 	$(PY) -m ruff format --check -q v101jax experiments configs tests benchmarks
 
-# Lint, then the test suite. pytest's exit code 5 ("no tests collected") is reported and
-# counts as a failure: this suite always has tests, so collecting none means it broke.
+# Lint, then the test suite on two workers (pytest-xdist; a module's tests stay on one
+# worker so its fixtures are built once). pytest's exit code 5 ("no tests collected") is
+# reported and counts as a failure: this suite always has tests, so collecting none means it
+# broke.
 test: setup lint
-	@$(PY) -m pytest -q --durations=30 tests; rc=$$?; \
+	@$(PY) -m pytest -q -n 2 --dist loadscope --durations=30 tests; rc=$$?; \
 	if [ $$rc = 5 ]; then echo "test: pytest collected no tests" >&2; fi; exit $$rc

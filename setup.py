@@ -31,6 +31,12 @@ setup(
     ],
     extras_require={
         # scikit-image: reference PSNR/SSIM and the photos they are tested on.
-        "test": ["pytest>=8", "ruff==0.17.6", "scikit-image>=0.24"],
+        # pytest-xdist: the suite runs on two workers to fit CI's time budget.
+        "test": [
+            "pytest>=8",
+            "pytest-xdist>=3.6",
+            "ruff==0.17.6",
+            "scikit-image>=0.24",
+        ],
     },
 )

@@ -22,13 +22,25 @@ def test_output_matches_input_shape_and_starts_at_zero(size, mult, attention):
     )
     x = jax.random.normal(jax.random.PRNGKey(0), (2, size, size, 3))
     t = jnp.array([0, 999])
-    variables = jax.jit(lambda k: model.init(k, x, t, train=False))(
+    # init_with_output: the initial parameters' output from one compilation.
+    out, _ = jax.jit(lambda k: model.init_with_output(k, x, t, train=False))(
         jax.random.PRNGKey(1)
     )
-    out = jax.jit(lambda v: model.apply(v, x, t, train=False))(variables)
     assert out.shape == x.shape and out.dtype == jnp.float32
     # The output convolution is zero-initialised: an untrained ε-predictor outputs 0.
     np.testing.assert_array_equal(out, 0.0)
+
+
+def random_variables(model, *inputs, scale):
+    """Parameters shaped by abstract init (no compilation), drawn N(0, scale²): every layer,
+    the zero-initialised ones included, passes signal."""
+    shapes = jax.eval_shape(
+        lambda: model.init(jax.random.PRNGKey(1), *inputs, train=False)
+    )
+    leaves, tree = jax.tree.flatten(shapes)
+    keys = jax.random.split(jax.random.PRNGKey(2), len(leaves))
+    values = [scale * jax.random.normal(k, a.shape) for k, a in zip(keys, leaves)]
+    return jax.tree.unflatten(tree, values)
 
 
 def test_time_and_class_conditioning_change_the_output():
@@ -42,13 +54,7 @@ def test_time_and_class_conditioning_change_the_output():
     )
     x = jax.random.normal(jax.random.PRNGKey(0), (2, 8, 8, 1))
     t = jnp.array([10, 10])
-    variables = jax.jit(lambda k: model.init(k, x, t, jnp.array([0, 0]), train=False))(
-        jax.random.PRNGKey(1)
-    )
-    # Perturb every parameter so that the zero-initialised layers pass signal through.
-    variables = jax.tree.map(
-        lambda p: p + 0.1 * jax.random.normal(jax.random.PRNGKey(2), p.shape), variables
-    )
+    variables = random_variables(model, x, t, jnp.array([0, 0]), scale=0.1)
     apply = jax.jit(lambda t, y: model.apply(variables, x, t, y, train=False))
     base = apply(t, jnp.array([0, 0]))
     other_label = apply(t, jnp.array([1, 1]))
@@ -69,16 +75,12 @@ def test_remat_gives_the_same_gradients():
     }
     x = jax.random.normal(jax.random.PRNGKey(0), (2, 8, 8, 1))
     t = jnp.array([3, 700])
-    variables = jax.jit(lambda k: UNet(**kwargs).init(k, x, t, train=False))(
-        jax.random.PRNGKey(1)
-    )
-    variables = jax.tree.map(lambda p: p + 0.05, variables)
+    variables = random_variables(UNet(**kwargs), x, t, scale=0.05)
 
     def grads(remat):
         model = UNet(**kwargs, remat=remat)
-        return jax.grad(lambda v: jnp.sum(model.apply(v, x, t, train=True) ** 2))(
-            variables
-        )
+        loss = lambda v: jnp.sum(model.apply(v, x, t, train=True) ** 2)
+        return jax.jit(jax.grad(loss))(variables)
 
     for a, b in zip(jax.tree.leaves(grads(False)), jax.tree.leaves(grads(True))):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)

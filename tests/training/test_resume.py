@@ -114,16 +114,21 @@ def test_sigterm_checkpoints_and_exits_cleanly_then_resumes(tmp_path):
     assert int(load(tmp_path / "q.npz")["__step__"]) == steps[0] + 5
 
 
-def test_corrupt_newest_checkpoint_falls_back_to_the_previous_one(tmp_path):
+def test_corrupt_newest_checkpoint_falls_back_to_the_previous_one(straight, tmp_path):
+    """A copy of the finished run with its newest checkpoint's data emptied resumes from the
+    one before and trains to the end again, equal to the unbroken run."""
+    params, finished = straight
     workdir = tmp_path / "run"
-    run_script(workdir, tmp_path / "a.npz", dict(RING, **{"train.num_steps": 10}))
-    assert checkpoint_steps(workdir) == [5, 10]
-    data = os.path.join(workdir, "checkpoints", "10", "default", "d")
+    shutil.copytree(finished, workdir)
+    steps = checkpoint_steps(workdir)
+    assert steps[-1] == 20 and len(steps) >= 2
+    data = os.path.join(workdir, "checkpoints", "20", "default", "d")
     shutil.rmtree(data)
     os.makedirs(data)
-    resumed = run_script(
-        workdir, tmp_path / "b.npz", dict(RING, **{"train.num_steps": 10}), check=True
-    )
+    resumed = run_script(workdir, tmp_path / "b.npz", RING)
     assert "could not be restored" in resumed.stderr
-    assert "restored step 5" in resumed.stderr
-    assert int(load(tmp_path / "b.npz")["__step__"]) == 10
+    assert f"restored step {steps[-2]}" in resumed.stderr
+    again = load(tmp_path / "b.npz")
+    assert int(again["__step__"]) == 20
+    for k in params:
+        np.testing.assert_array_equal(again[k], params[k], err_msg=k)
