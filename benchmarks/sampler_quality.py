@@ -20,16 +20,21 @@ def main():
     parser.add_argument("--batch_size", type=int, default=250)
     parser.add_argument("--runs", default="ddim:10:0,ddim:50:0")
     parser.add_argument("--metrics", default="fd,kid,pr")
+    parser.add_argument(
+        "--defaults",
+        default="configs/base.py",
+        help="config whose fields fill in what an older run's config.json lacks",
+    )
     args = parser.parse_args()
 
     import jax
 
-    from benchmarks.common import device_name
+    from benchmarks.common import device_name, load_config
     from v101jax.training import sampling
     from v101jax.training.evaluation import Evaluator
     from v101jax.training.export import load_run_config, load_state
 
-    config = load_run_config(args.workdir)
+    config = load_run_config(args.workdir, load_config(args.defaults))
     with config.unlocked():
         config.eval.num_samples = args.num_samples
         config.eval.batch_size = args.batch_size

@@ -113,16 +113,8 @@ def _load_config():
     from v101jax.training.export import load_run_config
 
     defaults = base.get_base_config()
-    config = load_run_config(_WORKDIR.value) if _WORKDIR.value else defaults
+    config = load_run_config(_WORKDIR.value, defaults) if _WORKDIR.value else defaults
     with config.unlocked():
-        # Runs saved before a section existed get its defaults (e.g. `eval`).
-        for name, section in defaults.items():
-            if name not in config:
-                config[name] = section
-            elif isinstance(section, type(defaults)):
-                for field, value in section.items():
-                    if field not in config[name]:
-                        config[name][field] = value
         ev = config.eval
         for field, flag in (
             ("num_samples", _NUM),

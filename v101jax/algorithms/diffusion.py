@@ -30,7 +30,9 @@ from v101jax.nn.unet import UNet
 
 def label_classes(config) -> int:
     """K for a class-conditional model (labels 0 … K−1, null label K), else 0."""
-    return num_classes(config.data) if config.diffusion.class_conditional else 0
+    # .get: runs saved before conditioning existed have no such field.
+    conditional = config.diffusion.get("class_conditional", False)
+    return num_classes(config.data) if conditional else 0
 
 
 def make_model(config):
@@ -176,7 +178,7 @@ def network_fn(config, state: TrainState, labels=None, guidance=None):
     params = state.ema_params if config.sample.use_ema else state.params
     if not k:
         return lambda x, t: state.apply_fn({"params": params}, x, t, train=False)
-    guidance = config.sample.guidance if guidance is None else guidance
+    guidance = config.sample.get("guidance", 0.0) if guidance is None else guidance
     if labels is None:
         raise ValueError("a class-conditional model samples with labels")
     labels = jnp.asarray(labels, jnp.int32)

@@ -20,13 +20,25 @@ from v101jax.training.loop import (
 )
 
 
-def load_run_config(workdir: str) -> ml_collections.ConfigDict:
-    """The resolved config a run saved as WORKDIR/config.json."""
+def load_run_config(
+    workdir: str, defaults: ml_collections.ConfigDict | None = None
+) -> ml_collections.ConfigDict:
+    """The resolved config a run saved as WORKDIR/config.json; sections and fields of
+    `defaults` (e.g. configs/base.py's) fill in what a run saved before they existed lacks,
+    such as `eval`."""
     path = os.path.join(workdir, "config.json")
     if not os.path.exists(path):
         raise WorkdirError(f"{path} not found: is {workdir} a training workdir?")
     with open(path) as f:
-        return ml_collections.ConfigDict(json.load(f))
+        config = ml_collections.ConfigDict(json.load(f))
+    for name, section in (defaults or {}).items():
+        if name not in config:
+            config[name] = section
+        elif isinstance(section, ml_collections.ConfigDict):
+            for field, value in section.items():
+                if field not in config[name]:
+                    config[name][field] = value
+    return config
 
 
 def load_state(config, workdir: str):
