@@ -33,12 +33,17 @@ def get_config(arg=None):
     config.sample.clip_x0 = True  # clip the predicted x₀ to [-1, 1] at every step
 
     _apply_preset(config, arg)
+    if arg == "smoke":
+        config.diffusion.num_timesteps = 50
+    elif arg == "ring":
+        config.sample.clip_x0 = False  # the ring has radius 2: x₀ is not in [-1, 1]
     config.lock()
     return config
 
 
 def _apply_preset(config, arg):
-    """Sizes for the named preset; shared with configs/ddim.py."""
+    """Sizes for the named preset (data, model, optim, train, sample counts); shared with
+    configs/ddim.py and configs/score_sde_*.py, which set their own process-specific fields."""
     if arg in (None, "", "demo"):
         # Fits 2 CPU cores: trained in about 15 minutes, garments recognisable. Widths are
         # powers of two: XLA's CPU convolutions were 3x slower at 24 channels than at 16.
@@ -66,7 +71,6 @@ def _apply_preset(config, arg):
         config.model.num_res_blocks = 1
         config.model.attention_resolutions = ()
         config.model.num_groups = 4
-        config.diffusion.num_timesteps = 50
         config.sample.num_steps = 5
         config.optim.learning_rate = 1e-3
         config.optim.ema_decay = 0.9
@@ -83,7 +87,6 @@ def _apply_preset(config, arg):
         config.model.name = "mlp"
         config.model.hidden = 128
         config.model.num_layers = 3
-        config.sample.clip_x0 = False  # the ring has radius 2: x₀ is not in [-1, 1]
         config.optim.learning_rate = 2e-3
         config.optim.schedule = "warmup_cosine"
         config.optim.warmup_steps = 100
