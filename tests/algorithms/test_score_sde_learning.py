@@ -77,7 +77,7 @@ def test_bits_per_dim_of_the_ring_approaches_its_true_value(trained):
     """The exact likelihood (probability-flow ODE) of held-out ring points, against the true
     mixture density: within 0.35 bits/dim of it, far from a single Gaussian's ~2.5."""
     config, state, _ = trained
-    points, labels = toy.ring_of_gaussians(64, config.data.toy_std, seed=1)
+    points, _ = toy.ring_of_gaussians(64, config.data.toy_std, seed=1)
     with config.unlocked():
         config.sample.ode_rtol = config.sample.ode_atol = 1e-3
     bpd, nfe = jax.jit(functools.partial(score_sde.bits_per_dim, config))(

@@ -101,10 +101,10 @@ def test_probability_flow_likelihood_is_the_data_log_density(name):
     exact divergence and the only errors are the solver's and the prior's: p_1 is not
     exactly the prior N(0, prior_std²), which the reference accounts for in closed form."""
     sde, _ = SDES[name]
-    x = MU + S * np.asarray(jax.random.normal(jax.random.PRNGKey(5), (64, 2)))
+    x = MU + S * np.asarray(jax.random.normal(jax.random.PRNGKey(5), (32, 2)))
     log_p, x_1, _ = jax.jit(
         lambda x, k: sde_samplers.log_likelihood(
-            sde, exact_eps_fn(sde), x, k, eps=1e-5, rtol=1e-5, atol=1e-5
+            sde, exact_eps_fn(sde), x, k, eps=1e-5, rtol=1e-4, atol=1e-4
         )
     )(jnp.asarray(x, jnp.float32), jax.random.PRNGKey(6))
     m1, s1 = float(sde.mean_coeff(1.0)), float(sde.std(1.0))
@@ -117,8 +117,8 @@ def test_probability_flow_likelihood_is_the_data_log_density(name):
 
 def test_hutchinson_probes_have_identity_second_moment():
     for kind in sde_samplers.PROBES:
-        v = sde_samplers.hutchinson_probe(jax.random.PRNGKey(0), (8000, 3), kind)
-        np.testing.assert_allclose(np.cov(np.asarray(v).T), np.eye(3), atol=0.06)
+        v = sde_samplers.hutchinson_probe(jax.random.PRNGKey(0), (4000, 3), kind)
+        np.testing.assert_allclose(np.cov(np.asarray(v).T), np.eye(3), atol=0.08)
 
 
 def test_compiled_sampler_size_does_not_grow_with_steps():
