@@ -19,8 +19,8 @@ from configs import ddpm
 def get_config(arg=None):
     config = ddpm.get_config(arg)
     with config.unlocked():
-        config.diffusion.class_conditional = True
-        config.diffusion.p_uncond = 0.1
+        config.conditioning.class_conditional = True
+        config.conditioning.p_uncond = 0.1
         config.sample.guidance = 1.0
         if arg == "ring":
             config.sample.guidance = 2.0

@@ -23,10 +23,7 @@ def get_config(arg=None):
     diffusion.beta_end = 0.02  # linear only
     diffusion.cosine_s = 0.008  # cosine only: offset s of Nichol & Dhariwal
     diffusion.prediction = "eps"  # what the network predicts: eps | x0 | v
-    # Class-conditional network (label embedding added to the time embedding); each label is
-    # dropped to the null label with probability p_uncond for classifier-free guidance.
-    diffusion.class_conditional = False
-    diffusion.p_uncond = 0.1
+    add_class_conditioning(config)
 
     config.sample.sampler = "ddpm"  # ddpm | ddim
     config.sample.num_steps = (
@@ -35,16 +32,30 @@ def get_config(arg=None):
     config.sample.eta = 1.0  # ddim: 0 = deterministic, 1 = ancestral-like
     config.sample.timestep_spacing = "uniform"  # ddim: uniform | quadratic
     config.sample.clip_x0 = True  # clip the predicted x₀ to [-1, 1] at every step
-    # Classifier-free guidance scale w (class-conditional models): (1 + w)·ε(x, c) − w·ε(x, ∅).
-    config.sample.guidance = 0.0
 
     _apply_preset(config, arg)
+    if arg == "smoke":
+        config.diffusion.num_timesteps = 50
+    elif arg == "ring":
+        config.sample.clip_x0 = False  # the ring has radius 2: x₀ is not in [-1, 1]
     config.lock()
     return config
 
 
+def add_class_conditioning(config):
+    """The classifier-free guidance fields, shared by the DDPM and score-SDE configs."""
+    config.conditioning = cond = base.ml_collections.ConfigDict()
+    # Class-conditional network (label embedding added to the time embedding); each label is
+    # dropped to the null label with probability p_uncond for classifier-free guidance.
+    cond.class_conditional = False
+    cond.p_uncond = 0.1
+    # Guidance scale w (class-conditional models): (1 + w)·ε(x, c) − w·ε(x, ∅).
+    config.sample.guidance = 0.0
+
+
 def _apply_preset(config, arg):
-    """Sizes for the named preset; shared with configs/ddim.py."""
+    """Sizes for the named preset (data, model, optim, train, sample counts); shared with
+    configs/ddim.py and configs/score_sde_*.py, which set their own process-specific fields."""
     if arg in (None, "", "demo"):
         # Fits 2 CPU cores: trained in about 15 minutes, garments recognisable. Widths are
         # powers of two: XLA's CPU convolutions were 3x slower at 24 channels than at 16.
@@ -72,7 +83,6 @@ def _apply_preset(config, arg):
         config.model.num_res_blocks = 1
         config.model.attention_resolutions = ()
         config.model.num_groups = 4
-        config.diffusion.num_timesteps = 50
         config.sample.num_steps = 5
         config.optim.learning_rate = 1e-3
         config.optim.ema_decay = 0.9
@@ -89,7 +99,6 @@ def _apply_preset(config, arg):
         config.model.name = "mlp"
         config.model.hidden = 128
         config.model.num_layers = 3
-        config.sample.clip_x0 = False  # the ring has radius 2: x₀ is not in [-1, 1]
         config.optim.learning_rate = 2e-3
         config.optim.schedule = "warmup_cosine"
         config.optim.warmup_steps = 100

@@ -20,7 +20,9 @@ _WORKDIR = flags.DEFINE_string(
 )
 _NUM = flags.DEFINE_integer("num_samples", 64, "Number of samples.")
 _SAMPLER = flags.DEFINE_string(
-    "sampler", None, "Sampler (default: the config's), e.g. ddpm, ddim."
+    "sampler",
+    None,
+    "Sampler (default: the config's), e.g. ddpm, ddim; em, pc, ode for score_sde.",
 )
 _STEPS = flags.DEFINE_integer("steps", None, "Sampling steps (default: the config's).")
 _ETA = flags.DEFINE_float("eta", None, "DDIM η (default: the config's).")

@@ -6,13 +6,21 @@ Every module follows one contract, so the training loop never branches on names:
   sample(config, state, rng, num_samples, **options) -> samples   # jit-able, pure
 """
 
-from v101jax.algorithms import autoencoder, diffusion, gan, vqvae, vqvae_prior
+from v101jax.algorithms import (
+    autoencoder,
+    diffusion,
+    gan,
+    score_sde,
+    vqvae,
+    vqvae_prior,
+)
 from v101jax.core.errors import ConfigError
 
 REGISTRY = {
     "autoencoder": autoencoder,
     "diffusion": diffusion,
     "gan": gan,
+    "score_sde": score_sde,
     "vqvae": vqvae,
     "vqvae_prior": vqvae_prior,
 }

@@ -5,8 +5,8 @@ eq. 14), where the target y is ε (the paper's), x₀ or v (`config.diffusion.pr
 Sampling runs the sampler named by `config.sample.sampler` (or the `sampler=` argument) on
 the EMA parameters by default.
 
-With `config.diffusion.class_conditional`, the network also takes the class label, dropped to
-the null label with probability `diffusion.p_uncond` in training, and sampling applies
+With `config.conditioning.class_conditional`, the network also takes the class label, dropped
+to the null label with probability `conditioning.p_uncond` in training, and sampling applies
 classifier-free guidance with scale `sample.guidance` (v101jax/diffusion/guidance.py).
 """
 
@@ -30,9 +30,18 @@ from v101jax.nn.unet import UNet
 
 def label_classes(config) -> int:
     """K for a class-conditional model (labels 0 … K−1, null label K), else 0."""
-    # .get: runs saved before conditioning existed have no such field.
-    conditional = config.diffusion.get("class_conditional", False)
+    # .get: runs saved before conditioning existed have no such section.
+    conditioning = config.get("conditioning")
+    conditional = conditioning is not None and conditioning.class_conditional
     return num_classes(config.data) if conditional else 0
+
+
+def check_conditioning(config):
+    """Raises ConfigError for a p_uncond outside [0, 1)."""
+    if label_classes(config) and not 0.0 <= config.conditioning.p_uncond < 1.0:
+        raise ConfigError(
+            f"conditioning.p_uncond={config.conditioning.p_uncond} must be in [0, 1)"
+        )
 
 
 def make_model(config):
@@ -72,10 +81,7 @@ def init(config, rng, example_batch) -> TrainState:
             f"sample.timestep_spacing={config.sample.timestep_spacing!r} is not one of: "
             f"{', '.join(samplers.SPACINGS)}"
         )
-    if not 0.0 <= config.diffusion.p_uncond < 1.0:
-        raise ConfigError(
-            f"diffusion.p_uncond={config.diffusion.p_uncond} must be in [0, 1)"
-        )
+    check_conditioning(config)
     model = make_model(config)
     x = example_batch["x"]
     labels = example_batch["label"] if label_classes(config) else None
@@ -117,11 +123,7 @@ def loss_fn(
     t = jax.random.randint(t_key, x0.shape[:1], 0, schedule.num_timesteps)
     noise = jax.random.normal(noise_key, x0.shape, x0.dtype)
     x_t = process.q_sample(schedule, x0, t, noise)
-    labels = None
-    if num_classes:
-        labels = cfg_guidance.drop_labels(
-            label_key, batch["label"], p_uncond, null_label=num_classes
-        )
+    labels = cfg_guidance.training_labels(label_key, batch, num_classes, p_uncond)
     output = apply_fn(
         {"params": params}, x_t, t, labels, train=train, rngs={"dropout": dropout_key}
     )
@@ -142,7 +144,7 @@ def train_step(config, state: TrainState, batch, rng):
             train=True,
             prediction=config.diffusion.prediction,
             num_classes=label_classes(config),
-            p_uncond=config.diffusion.p_uncond,
+            p_uncond=config.conditioning.p_uncond if label_classes(config) else 0.0,
         ),
         has_aux=True,
     )
@@ -162,32 +164,35 @@ def default_labels(config, num_samples: int):
     return jnp.arange(num_samples, dtype=jnp.int32) % k
 
 
-def network_fn(config, state: TrainState, labels=None, guidance=None):
+def network_fn(config, state: TrainState, labels=None, guidance=None, apply=None):
     """(x, t) → the sampling parameters' network output (EMA unless config.sample.use_ema
     is off); for a class-conditional model, classifier-free guided towards `labels` with
     scale `guidance` (default config.sample.guidance). t may be fractional.
 
-    Shared by every sampler, discrete or continuous-time, so guidance has one definition.
+    apply(params, x, t, labels) → output calls the network (default: state.apply_fn as is;
+    the score-SDE algorithm maps continuous time and scales inputs there). Shared by every
+    sampler, discrete or continuous-time, so guidance has one definition.
     """
+    if apply is None:
+
+        def apply(params, x, t, y):
+            return state.apply_fn({"params": params}, x, t, y, train=False)
+
     k = label_classes(config)
     if not k and (labels is not None or guidance):
         raise ConfigError(
             "labels and guidance need a class-conditional model "
-            "(diffusion.class_conditional=True)"
+            "(conditioning.class_conditional=True)"
         )
     params = state.ema_params if config.sample.use_ema else state.params
     if not k:
-        return lambda x, t: state.apply_fn({"params": params}, x, t, train=False)
+        return lambda x, t: apply(params, x, t, None)
     guidance = config.sample.get("guidance", 0.0) if guidance is None else guidance
     if labels is None:
         raise ValueError("a class-conditional model samples with labels")
     labels = jnp.asarray(labels, jnp.int32)
-
-    def apply(x, t, y):
-        return state.apply_fn({"params": params}, x, t, y, train=False)
-
     return lambda x, t: cfg_guidance.guided_output(
-        apply, x, t, labels, guidance, null_label=k
+        lambda x, t, y: apply(params, x, t, y), x, t, labels, guidance, null_label=k
     )
 
 

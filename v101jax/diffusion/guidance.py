@@ -21,6 +21,14 @@ def drop_labels(rng, labels, p_uncond: float, null_label: int):
     return jnp.where(drop, null_label, labels)
 
 
+def training_labels(rng, batch, num_classes: int, p_uncond: float):
+    """The labels a class-conditional network trains on (None for an unconditional one):
+    batch["label"] with each dropped to the null label `num_classes` at rate p_uncond."""
+    if not num_classes:
+        return None
+    return drop_labels(rng, batch["label"], p_uncond, null_label=num_classes)
+
+
 def guided_output(apply, x, t, labels, guidance, null_label: int):
     """(1 + w)·apply(x, t, labels) − w·apply(x, t, ∅), both halves in one batched call.
 

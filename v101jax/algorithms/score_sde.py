@@ -1,0 +1,306 @@
+"""Score-based generative modelling through SDEs (Song et al. 2021) under the algorithm contract.
+
+Training is denoising score matching with the weighting λ(t) = σ(t)² (the paper's eq. 7 with
+the "likelihood-free" weighting of its experiments). The network is a noise predictor:
+s_θ(x, t) = −ε_θ(x, t)/σ(t), so for x_t = m(t)·x₀ + σ(t)·z
+
+  λ(t)·‖s_θ(x_t, t) − ∇ log p_0t(x_t | x₀)‖² = ‖ε_θ(x_t, t) − z‖²,   t ~ U(eps, 1),
+
+with eps = config.sde.train_eps. The network sees time as 999·t (score_sde's VP convention, used
+here for every SDE, so the sinusoidal embedding spans the same range as DDPM's indices) and,
+when config.sde.scale_input is on, its input divided by sqrt(1 + σ(t)²): the VE SDE's x_t has
+std up to σ_max, and the scaling keeps a GroupNorm U-Net's input O(1).
+
+Sampling (`sample`): Euler–Maruyama ("em"), predictor–corrector ("pc") or the probability-flow
+ODE ("ode"), from v101jax/diffusion/sde_samplers.py, on the EMA parameters by default.
+`log_likelihood` and `bits_per_dim` integrate the probability-flow ODE with its divergence.
+
+With `config.conditioning.class_conditional` the network is class-conditional and samples use
+classifier-free guidance, exactly as in v101jax/algorithms/diffusion.py (shared code).
+"""
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from v101jax.algorithms import diffusion
+from v101jax.algorithms.diffusion import default_labels, label_classes, make_model
+from v101jax.core import optim
+from v101jax.core.errors import ConfigError
+from v101jax.core.train_state import TrainState
+from v101jax.data import sample_shape
+from v101jax.diffusion import guidance as cfg_guidance
+from v101jax.diffusion import sde_samplers
+from v101jax.diffusion.sde import batch_broadcast, sde_from_config
+
+TIME_SCALE = 999.0  # network time input = 999·t (score_sde feeds VP models this way)
+SAMPLERS = ("em", "pc", "ode")
+
+
+def _check_config(config):
+    sde_from_config(config.sde)  # raises on an unknown name
+    if config.sample.sampler not in SAMPLERS:
+        raise ConfigError(
+            f"sample.sampler={config.sample.sampler!r} is not one of: {', '.join(SAMPLERS)}"
+        )
+    if config.sample.predictor not in sde_samplers.PREDICTORS:
+        raise ConfigError(
+            f"sample.predictor={config.sample.predictor!r} is not one of: "
+            f"{', '.join(sde_samplers.PREDICTORS)}"
+        )
+    if config.sample.ode_solver not in sde_samplers.SOLVERS:
+        raise ConfigError(
+            f"sample.ode_solver={config.sample.ode_solver!r} is not one of: "
+            f"{', '.join(sde_samplers.SOLVERS)}"
+        )
+    if config.sample.hutchinson not in sde_samplers.PROBES:
+        raise ConfigError(
+            f"sample.hutchinson={config.sample.hutchinson!r} is not one of: "
+            f"{', '.join(sde_samplers.PROBES)}"
+        )
+
+
+def init(config, rng, example_batch) -> TrainState:
+    """Builds the noise-prediction network, its optimiser and EMA from `config`."""
+    _check_config(config)
+    diffusion.check_conditioning(config)
+    model = make_model(config)
+    x = example_batch["x"]
+    labels = example_batch["label"] if label_classes(config) else None
+    variables = model.init(
+        rng, x, jnp.zeros(x.shape[:1], jnp.float32), labels, train=False
+    )
+    return TrainState.create(
+        apply_fn=model.apply,
+        params=variables["params"],
+        tx=optim.make_optimizer(config.optim, config.train.num_steps),
+        ema_decay=config.optim.ema_decay,
+        ema_warmup=config.optim.ema_warmup,
+    )
+
+
+def apply_eps(
+    sde,
+    apply_fn,
+    params,
+    x,
+    t,
+    labels=None,
+    *,
+    scale_input: bool,
+    train=False,
+    rngs=None,
+):
+    """ε_θ(x, t[, labels]) for continuous times t [B]: the one place that maps (x, t) to
+    network inputs.
+
+    The network gets 999·t and, with `scale_input`, x/sqrt(1 + σ(t)²) (O(1) for the VE SDE).
+    """
+    if scale_input:
+        x = x / batch_broadcast(jnp.sqrt(1.0 + sde.std(t) ** 2), x)
+    return apply_fn(
+        {"params": params}, x, TIME_SCALE * t, labels, train=train, rngs=rngs
+    )
+
+
+def loss_fn(
+    params,
+    apply_fn,
+    sde,
+    batch,
+    rng,
+    *,
+    train: bool,
+    eps: float,
+    scale_input,
+    num_classes: int = 0,
+    p_uncond: float = 0.0,
+):
+    """σ²-weighted denoising score matching, E_{t, x₀, z} mean‖ε_θ(m(t)x₀ + σ(t)z, t) − z‖²
+    over batch and dimensions, t ~ U(eps, 1). num_classes > 0: conditioned on batch["label"]
+    with label dropout at rate p_uncond (classifier-free guidance).
+
+    Returns:
+      (loss, aux) with aux = {"scalars": {...}}.
+    """
+    x0 = batch["x"]
+    t_key, noise_key, dropout_key, label_key = jax.random.split(rng, 4)
+    t = jax.random.uniform(t_key, x0.shape[:1], jnp.float32, eps, 1.0)
+    z = jax.random.normal(noise_key, x0.shape, x0.dtype)
+    mean, std = sde.marginal(x0, t)
+    x_t = mean + batch_broadcast(std, x0) * z
+    output = apply_eps(
+        sde,
+        apply_fn,
+        params,
+        x_t,
+        t,
+        cfg_guidance.training_labels(label_key, batch, num_classes, p_uncond),
+        scale_input=scale_input,
+        train=train,
+        rngs={"dropout": dropout_key},
+    )
+    loss = jnp.mean((output - z) ** 2)
+    return loss, {"scalars": {"loss": loss}}
+
+
+def train_step(config, state: TrainState, batch, rng):
+    """One optimiser step. Keys: fold_in(rng, state.step)."""
+    step_key = jax.random.fold_in(rng, state.step)
+    grad_fn = jax.value_and_grad(
+        functools.partial(
+            loss_fn,
+            apply_fn=state.apply_fn,
+            sde=sde_from_config(config.sde),
+            train=True,
+            eps=config.sde.train_eps,
+            scale_input=config.sde.scale_input,
+            num_classes=label_classes(config),
+            p_uncond=config.conditioning.p_uncond if label_classes(config) else 0.0,
+        ),
+        has_aux=True,
+    )
+    (_, aux), grads = grad_fn(state.params, batch=batch, rng=step_key)
+    new_state = state.apply_gradients(grads)
+    metrics = dict(aux["scalars"])
+    metrics["grad_norm"] = optax.tree.norm(grads)
+    metrics["learning_rate"] = optim.current_learning_rate(new_state.opt_state)
+    return new_state, metrics
+
+
+def eps_network(config, state: TrainState, labels=None, guidance=None):
+    """ε̂(x, t) with t continuous [B], of the sampling parameters (EMA unless
+    config.sample.use_ema is off): what every sampler and the likelihood consume. For a
+    class-conditional model, guided towards `labels` with scale `guidance` (default
+    config.sample.guidance) by the discrete algorithm's `network_fn`."""
+    sde = sde_from_config(config.sde)
+
+    def apply(params, x, t, y):
+        return apply_eps(
+            sde, state.apply_fn, params, x, t, y, scale_input=config.sde.scale_input
+        )
+
+    return diffusion.network_fn(config, state, labels, guidance, apply=apply)
+
+
+def sample(
+    config,
+    state: TrainState,
+    rng,
+    num_samples: int,
+    *,
+    sampler: str | None = None,
+    num_steps: int | None = None,
+    eta: float | None = None,
+    guidance=None,
+    labels=None,
+):
+    """Draws `num_samples` samples (images NHWC in about [-1, 1], or points [N, D]).
+
+    Args:
+      sampler: "em", "pc" or "ode" (default config.sample.sampler).
+      num_steps: grid steps of em/pc (default config.sample.num_steps); the ODE is adaptive.
+      eta: DDIM's η, which has no meaning here: must be None.
+      guidance: classifier-free guidance scale w (default config.sample.guidance).
+      labels: int [num_samples] classes of a class-conditional model (default 0, 1, …).
+    """
+    sampler = sampler or config.sample.sampler
+    num_steps = num_steps or config.sample.num_steps
+    if sampler not in SAMPLERS:
+        raise ConfigError(
+            f"sample.sampler={sampler!r} is not one of: {', '.join(SAMPLERS)}"
+        )
+    if eta is not None:
+        raise ConfigError("eta is a DDIM option; score-SDE samplers do not take it")
+    sde = sde_from_config(config.sde)
+    if labels is None:
+        labels = default_labels(config, num_samples)
+    eps_fn = eps_network(config, state, labels=labels, guidance=guidance)
+    prior_key, loop_key = jax.random.split(rng)
+    x_1 = sde.prior_sample(prior_key, (num_samples,) + sample_shape(config.data))
+    s = config.sample
+    if sampler == "em":
+        return sde_samplers.em_sample(
+            sde, eps_fn, x_1, loop_key, num_steps=num_steps, eps=config.sde.sampling_eps
+        )
+    if sampler == "pc":
+        return sde_samplers.pc_sample(
+            sde,
+            eps_fn,
+            x_1,
+            loop_key,
+            num_steps=num_steps,
+            eps=config.sde.sampling_eps,
+            predictor=s.predictor,
+            corrector_steps=s.corrector_steps,
+            snr=s.snr,
+        )
+    x, _ = ode_sample(config, state, x_1, labels=labels, guidance=guidance)
+    return x
+
+
+def ode_sample(config, state: TrainState, x_1, labels=None, guidance=None):
+    """Probability-flow ODE from the prior points x_1: (samples, number of network calls)."""
+    return sde_samplers.ode_sample(
+        sde_from_config(config.sde),
+        eps_network(config, state, labels, guidance),
+        x_1,
+        eps=config.sde.sampling_eps,
+        rtol=config.sample.ode_rtol,
+        atol=config.sample.ode_atol,
+        solver=config.sample.ode_solver,
+    )
+
+
+def log_likelihood(config, state: TrainState, rng, batch):
+    """log p(batch["x"]) in nats per example [B] through the probability-flow ODE at
+    t = config.sde.likelihood_eps (Hutchinson probes from config.sample.hutchinson); for a
+    class-conditional model, log p(x | batch["label"]) of the unguided conditional network.
+
+    Returns:
+      (log-likelihood [B], nfe).
+    """
+    labels = batch["label"] if label_classes(config) else None
+    log_p, _, nfe = sde_samplers.log_likelihood(
+        sde_from_config(config.sde),
+        eps_network(config, state, labels, 0.0 if labels is not None else None),
+        batch["x"],
+        rng,
+        eps=config.sde.likelihood_eps,
+        rtol=config.sample.ode_rtol,
+        atol=config.sample.ode_atol,
+        solver=config.sample.ode_solver,
+        probe=config.sample.hutchinson,
+    )
+    return log_p, nfe
+
+
+def dequantize(rng, x):
+    """Uniform dequantisation of 8-bit images: x ∈ [-1, 1] on the grid 2k/255 − 1 becomes
+    2(k + u)/256 − 1 with u ~ U[0, 1), as score_sde's bits/dim evaluation does."""
+    k = jnp.round((x + 1.0) * 127.5)
+    u = jax.random.uniform(rng, x.shape, x.dtype)
+    return 2.0 * (k + u) / 256.0 - 1.0
+
+
+def bits_per_dim(config, state: TrainState, rng, batch):
+    """Negative log-likelihood in bits/dim per example [B], and the nfe.
+
+    Images (8-bit, scaled to [-1, 1]) follow score_sde's convention: uniformly dequantised
+    (`dequantize`), and reported for the pixel value y = 128·(x + 1) ∈ [0, 256), i.e.
+    bpd = −log p(x)/(D·ln 2) + 7. Points (toy 2-D data) are taken as they are: −log p/(D·ln 2).
+    """
+    shape = sample_shape(config.data)
+    x = batch["x"]
+    deq_key, probe_key = jax.random.split(rng)
+    is_image = len(shape) == 3
+    if is_image:
+        x = dequantize(deq_key, x)
+    log_p, nfe = log_likelihood(config, state, probe_key, dict(batch, x=x))
+    bpd = sde_samplers.bits_per_dim(
+        log_p, math.prod(shape), pixel_scale=128.0 if is_image else 1.0
+    )
+    return bpd, nfe
