@@ -3,8 +3,12 @@ ratio against a Python loop that calls a jitted single step.
 
     python -m benchmarks.sampler --config=configs/ddim.py --num_samples=64 \
         --runs=ddim:10,ddim:50,ddpm:1000 [--python_loop]
+    python -m benchmarks.sampler --config=configs/score_sde_vp.py --runs=em:50,pc:50,ode:0 \
+        --workdir=runs/score_sde_vp
 
-Parameters are freshly initialised: speed does not depend on their values.
+Parameters are freshly initialised unless --workdir names a trained run: the fixed-step
+samplers' speed does not depend on their values, the adaptive ODE's number of function
+evaluations (printed as nfe) does. --python_loop applies to the discrete samplers.
 """
 
 import argparse
@@ -20,22 +24,34 @@ def main():
     parser.add_argument(
         "--python_loop", action="store_true", help="also time a Python loop of steps"
     )
+    parser.add_argument("--workdir", default="", help="sample this trained run")
+    parser.add_argument(
+        "--ode_tol", type=float, default=0.0, help="ODE rtol = atol (default: config's)"
+    )
     args = parser.parse_args()
 
     import jax
 
     from benchmarks.common import device_name, load_config
-    from v101jax.algorithms import diffusion
+    from v101jax.algorithms import diffusion, get_algorithm, score_sde
+    from v101jax.data import sample_shape
     from v101jax.diffusion import samplers
     from v101jax.diffusion.schedules import schedule_from_config
+    from v101jax.training.export import load_run_config, load_state
     from v101jax.training.loop import example_batch
 
     config = load_config(args.config)
-    state = jax.jit(functools.partial(diffusion.init, config))(
-        jax.random.PRNGKey(0), example_batch(config, 2)
-    )
-    schedule = schedule_from_config(config.diffusion)
-    eps_fn = diffusion.noise_predictor(config, state)
+    algorithm = get_algorithm(config.algorithm)
+    if args.workdir:
+        config = load_run_config(args.workdir, config)
+        state = load_state(config, args.workdir)
+    else:
+        state = jax.jit(functools.partial(algorithm.init, config))(
+            jax.random.PRNGKey(0), example_batch(config, 2)
+        )
+    if args.ode_tol:
+        with config.unlocked():
+            config.sample.ode_rtol = config.sample.ode_atol = args.ode_tol
     n = args.num_samples
     print(f"config={args.config} device={device_name()} num_samples={n}")
     for run in args.runs.split(","):
@@ -43,7 +59,11 @@ def main():
         steps = int(steps)
         fn = jax.jit(
             functools.partial(
-                diffusion.sample, config, num_samples=n, sampler=name, num_steps=steps
+                algorithm.sample,
+                config,
+                num_samples=n,
+                sampler=name,
+                num_steps=steps or None,
             )
         )
         key = jax.random.PRNGKey(1)
@@ -57,7 +77,15 @@ def main():
             f"{name:5s} steps={steps:5d} compile+first={first:7.2f}s "
             f"run={run_s:7.3f}s samples/s={n / run_s:9.1f}"
         )
-        if args.python_loop:
+        if name == "ode":
+            x_1 = jax.random.normal(key, (n,) + sample_shape(config.data))
+            _, nfe = jax.jit(functools.partial(score_sde.ode_sample, config))(
+                state, x_1
+            )
+            line += f"  nfe={int(nfe)}"
+        if args.python_loop and algorithm is diffusion:
+            schedule = schedule_from_config(config.diffusion)
+            eps_fn = diffusion.noise_predictor(config, state)
             update, plan = samplers.sampler_steps(
                 name,
                 eps_fn,
