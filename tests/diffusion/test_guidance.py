@@ -92,7 +92,9 @@ def test_score_sde_samplers_get_the_same_guided_prediction():
     config = score_sde_vp.get_config("ring")
     with config.unlocked():
         config.conditioning.class_conditional = True
-    state = score_sde.init(config, jax.random.PRNGKey(0), example_batch(config, 6))
+    state = jax.jit(lambda k: score_sde.init(config, k, example_batch(config, 6)))(
+        jax.random.PRNGKey(0)
+    )
     # Random parameters, so that the zero-initialised output layer passes the label through.
     leaves, tree = jax.tree.flatten(state.ema_params)
     keys = jax.random.split(jax.random.PRNGKey(1), len(leaves))
@@ -105,6 +107,7 @@ def test_score_sde_samplers_get_the_same_guided_prediction():
     labels = jnp.array([0, 1, 2, 3, 4, 5], jnp.int32)
     sde = score_sde.sde_from_config(config.sde)
 
+    @jax.jit
     def direct(y):
         return score_sde.apply_eps(
             sde, state.apply_fn, params, x, t, y, scale_input=False
@@ -112,6 +115,8 @@ def test_score_sde_samplers_get_the_same_guided_prediction():
 
     w = 1.5
     expected = (1 + w) * direct(labels) - w * direct(jnp.full_like(labels, 8))
-    got = score_sde.eps_network(config, state, labels, w)(x, t)
+    got = jax.jit(lambda x, t: score_sde.eps_network(config, state, labels, w)(x, t))(
+        x, t
+    )
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
     assert not np.allclose(direct(labels), direct(jnp.full_like(labels, 8)), atol=1e-3)
