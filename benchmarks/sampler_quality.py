@@ -21,6 +21,9 @@ def main():
     parser.add_argument("--runs", default="ddim:10:0,ddim:50:0")
     parser.add_argument("--metrics", default="fd,kid,pr")
     parser.add_argument(
+        "--ode_tol", type=float, default=0.0, help="ODE rtol = atol (default: run's)"
+    )
+    parser.add_argument(
         "--defaults",
         default="configs/base.py",
         help="config whose fields fill in what an older run's config.json lacks",
@@ -40,6 +43,8 @@ def main():
         config.eval.batch_size = args.batch_size
         config.eval.metrics = tuple(args.metrics.split(","))
         config.eval.kid_subset_size = min(config.eval.kid_subset_size, args.num_samples)
+        if args.ode_tol:
+            config.sample.ode_rtol = config.sample.ode_atol = args.ode_tol
     state = load_state(config, args.workdir)
     evaluator = Evaluator(config, args.workdir)
     print(
