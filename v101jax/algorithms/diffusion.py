@@ -81,12 +81,18 @@ def init(config, rng, example_batch) -> TrainState:
             f"sample.timestep_spacing={config.sample.timestep_spacing!r} is not one of: "
             f"{', '.join(samplers.SPACINGS)}"
         )
+    return init_denoiser(config, rng, example_batch, time_dtype=jnp.int32)
+
+
+def init_denoiser(config, rng, example_batch, *, time_dtype) -> TrainState:
+    """The network of config.model (class-conditional per config.conditioning) with its
+    optimiser and EMA; shared with the score-SDE algorithm (continuous, float times)."""
     check_conditioning(config)
     model = make_model(config)
     x = example_batch["x"]
     labels = example_batch["label"] if label_classes(config) else None
     variables = model.init(
-        rng, x, jnp.zeros(x.shape[:1], jnp.int32), labels, train=False
+        rng, x, jnp.zeros(x.shape[:1], time_dtype), labels, train=False
     )
     return TrainState.create(
         apply_fn=model.apply,
@@ -136,19 +142,32 @@ def train_step(config, state: TrainState, batch, rng):
     """One optimiser step. Keys: fold_in(rng, state.step)."""
     schedule = schedule_from_config(config.diffusion)
     step_key = jax.random.fold_in(rng, state.step)
-    grad_fn = jax.value_and_grad(
+    return gradient_step(
+        state,
         functools.partial(
             loss_fn,
             apply_fn=state.apply_fn,
             schedule=schedule,
             train=True,
             prediction=config.diffusion.prediction,
-            num_classes=label_classes(config),
-            p_uncond=config.conditioning.p_uncond if label_classes(config) else 0.0,
+            **conditioning_options(config),
         ),
-        has_aux=True,
+        batch,
+        step_key,
     )
-    (_, aux), grads = grad_fn(state.params, batch=batch, rng=step_key)
+
+
+def conditioning_options(config) -> dict:
+    """The label arguments of a loss function: num_classes and p_uncond."""
+    k = label_classes(config)
+    return {"num_classes": k, "p_uncond": config.conditioning.p_uncond if k else 0.0}
+
+
+def gradient_step(state: TrainState, loss, batch, rng):
+    """One optimiser step on `loss(params, batch=, rng=) -> (loss, aux)`, with the metrics
+    every denoiser logs; shared with the score-SDE algorithm."""
+    grad_fn = jax.value_and_grad(loss, has_aux=True)
+    (_, aux), grads = grad_fn(state.params, batch=batch, rng=rng)
     new_state = state.apply_gradients(grads)
     metrics = dict(aux["scalars"])
     metrics["grad_norm"] = optax.tree.norm(grads)

@@ -24,11 +24,9 @@ import math
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from v101jax.algorithms import diffusion
-from v101jax.algorithms.diffusion import default_labels, label_classes, make_model
-from v101jax.core import optim
+from v101jax.algorithms.diffusion import default_labels, label_classes
 from v101jax.core.errors import ConfigError
 from v101jax.core.train_state import TrainState
 from v101jax.data import sample_shape
@@ -66,20 +64,7 @@ def _check_config(config):
 def init(config, rng, example_batch) -> TrainState:
     """Builds the noise-prediction network, its optimiser and EMA from `config`."""
     _check_config(config)
-    diffusion.check_conditioning(config)
-    model = make_model(config)
-    x = example_batch["x"]
-    labels = example_batch["label"] if label_classes(config) else None
-    variables = model.init(
-        rng, x, jnp.zeros(x.shape[:1], jnp.float32), labels, train=False
-    )
-    return TrainState.create(
-        apply_fn=model.apply,
-        params=variables["params"],
-        tx=optim.make_optimizer(config.optim, config.train.num_steps),
-        ema_decay=config.optim.ema_decay,
-        ema_warmup=config.optim.ema_warmup,
-    )
+    return diffusion.init_denoiser(config, rng, example_batch, time_dtype=jnp.float32)
 
 
 def apply_eps(
@@ -150,7 +135,8 @@ def loss_fn(
 def train_step(config, state: TrainState, batch, rng):
     """One optimiser step. Keys: fold_in(rng, state.step)."""
     step_key = jax.random.fold_in(rng, state.step)
-    grad_fn = jax.value_and_grad(
+    return diffusion.gradient_step(
+        state,
         functools.partial(
             loss_fn,
             apply_fn=state.apply_fn,
@@ -158,17 +144,11 @@ def train_step(config, state: TrainState, batch, rng):
             train=True,
             eps=config.sde.train_eps,
             scale_input=config.sde.scale_input,
-            num_classes=label_classes(config),
-            p_uncond=config.conditioning.p_uncond if label_classes(config) else 0.0,
+            **diffusion.conditioning_options(config),
         ),
-        has_aux=True,
+        batch,
+        step_key,
     )
-    (_, aux), grads = grad_fn(state.params, batch=batch, rng=step_key)
-    new_state = state.apply_gradients(grads)
-    metrics = dict(aux["scalars"])
-    metrics["grad_norm"] = optax.tree.norm(grads)
-    metrics["learning_rate"] = optim.current_learning_rate(new_state.opt_state)
-    return new_state, metrics
 
 
 def eps_network(config, state: TrainState, labels=None, guidance=None):
