@@ -70,6 +70,11 @@ def is_conditional(config) -> bool:
     return config.gan.conditioning != "none"
 
 
+def num_sample_classes(config) -> int:
+    """K for conditional configs (`sample` takes labels in 0…K−1), else 0."""
+    return num_classes(config.data) if is_conditional(config) else 0
+
+
 def make_networks(config):
     """(generator, discriminator) modules from explicit config fields."""
     m, g = config.model, config.gan

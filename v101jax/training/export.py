@@ -62,7 +62,12 @@ def export_samples(
     use_ema: bool = True,
     out: str | None = None,
 ) -> str:
-    """Draws `num_samples` samples and writes them to `out` (.npz) and a PNG grid beside it."""
+    """Draws `num_samples` samples and writes them to `out` (.npz) and a PNG grid beside it.
+
+    The .npz holds `images` (uint8 NHWC) or `points` (float32, 2-D data), and for
+    class-conditional models `labels` (int32, the class each sample was drawn for: 0…K−1 in
+    turn).
+    """
     config = load_run_config(workdir)
     with config.unlocked():
         config.sample.use_ema = use_ema
@@ -72,22 +77,28 @@ def export_samples(
         for k, v in {"sampler": sampler, "num_steps": num_steps, "eta": eta}.items()
         if v is not None
     }
+    # Conditional models: classes 0…K−1 in turn, saved beside the images as `labels` so
+    # that experiments.evaluate scores class accuracy.
+    labels = sampling.class_labels(config, num_samples)
     chunks = sampling.sample_chunks(
         sampling.chunked_sampler(config, **options),
         state,
         num_samples,
         batch_size,
         jax.random.PRNGKey(seed),
+        labels=labels,
     )
     samples = np.concatenate(list(chunks))
     if out is None:
         tag = "_".join(f"{k}{v}" for k, v in sorted(options.items())) or "default"
         out = os.path.join(workdir, "samples", f"export_{tag}_n{num_samples}.npz")
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    arrays = {} if labels is None else {"labels": labels}
     if samples.ndim == 4:
-        np.savez_compressed(out, images=images.to_uint8(samples))
+        arrays["images"] = images.to_uint8(samples)
     else:
-        np.savez_compressed(out, points=samples.astype(np.float32))
+        arrays["points"] = samples.astype(np.float32)
+    np.savez_compressed(out, **arrays)
     images.save_png(
         os.path.splitext(out)[0] + ".png", images.samples_to_picture(samples[:256])
     )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import jax
 import numpy as np
 
-from v101jax.algorithms import get_algorithm
+from v101jax.algorithms import get_algorithm, num_sample_classes
 
 
 def to_host(x) -> np.ndarray:
@@ -16,29 +16,47 @@ def to_host(x) -> np.ndarray:
     return np.asarray(jax.device_get(x))
 
 
+def class_labels(config, num_samples: int) -> np.ndarray | None:
+    """Labels 0, 1, …, K−1, 0, … (int32 [num_samples]) for a class-conditional config's
+    samples; None when its samples take no labels."""
+    k = num_sample_classes(config)
+    return np.arange(num_samples, dtype=np.int32) % k if k else None
+
+
 def chunked_sampler(config, out_shardings=None, **options):
-    """(state, key, n) → n samples; one compiled program per distinct n (at most two are
-    used by `sample_chunks`: full chunks and the remainder). `options` go to the
-    algorithm's `sample` (sampler, num_steps, eta, …)."""
+    """(state, key, n, labels=None) → n samples; one compiled program per distinct n (at
+    most two are used by `sample_chunks`: full chunks and the remainder) and per use of
+    labels. `options` go to the algorithm's `sample` (sampler, num_steps, eta, …); `labels`
+    (int [n], conditional algorithms) to its labels=."""
     algorithm = get_algorithm(config.algorithm)
     compiled = {}
 
-    def sample(state, key, n: int):
-        if n not in compiled:
-            compiled[n] = jax.jit(
+    def sample(state, key, n: int, labels=None):
+        if (n, labels is None) not in compiled:
+            compiled[n, labels is None] = jax.jit(
                 functools.partial(algorithm.sample, config, num_samples=n, **options),
                 out_shardings=out_shardings,
             )
-        return compiled[n](state, key)
+        if labels is None:
+            return compiled[n, True](state, key)
+        return compiled[n, False](state, key, labels=labels)
 
     return sample
 
 
 def sample_chunks(
-    sample, state, num_samples: int, batch_size: int, key
+    sample, state, num_samples: int, batch_size: int, key, labels=None
 ) -> Iterator[np.ndarray]:
     """Yields `num_samples` samples as host arrays of ≤ `batch_size`; chunk i uses
-    fold_in(key, i), so the samples depend only on (key, batch_size, num_samples)."""
+    fold_in(key, i), so the samples depend only on (key, batch_size, num_samples).
+
+    `labels` (int [num_samples], or None): the class of each sample, passed to `sample`
+    chunk by chunk.
+    """
     for i, start in enumerate(range(0, num_samples, batch_size)):
         n = min(batch_size, num_samples - start)
-        yield to_host(sample(state, jax.random.fold_in(key, i), n))
+        chunk_key = jax.random.fold_in(key, i)
+        if labels is None:
+            yield to_host(sample(state, chunk_key, n))
+        else:
+            yield to_host(sample(state, chunk_key, n, labels[start : start + n]))
