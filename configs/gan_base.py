@@ -21,6 +21,11 @@ def get_gan_base_config():
     m.embed_dim = 16  # label embedding size (conditional models)
     m.spectral_norm = False  # spectral normalisation of every D layer
     m.minibatch_std = 0  # group size of D's minibatch std-dev feature; 0 = off
+    # Minibatch discrimination (Salimans et al. 2016) before D's score: group size; 0 = off.
+    # T has (D's feature size) × B × C parameters: 3136 × 500 for the 28×28 demo D.
+    m.minibatch_discrimination = 0
+    m.minibatch_kernels = 100  # B, the number of kernels (the paper's code: 100)
+    m.minibatch_kernel_dim = 5  # C, the dimension of each kernel (the paper's code: 5)
     # G's batch norm at sampling: the sample batch's statistics (True) or running averages.
     m.batch_stats_at_sampling = True
 

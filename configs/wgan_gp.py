@@ -8,6 +8,11 @@ examples. Logs train/wasserstein_estimate and train/gradient_penalty.
 
 Presets: (none) CPU demo on Fashion-MNIST (critic batch 32), smoke, ring (the learning test),
 cifar10, celeba64 (critic batch 64).
+
+The CPU demo's 1000 generator steps (5000 critic updates) took 17 minutes on 2 CPU cores shared
+with two other jobs (~1 step/s) and are not enough: the grid shows textured blobs with a few
+garment-like silhouettes, fmnist_fd 139 on 1000 samples (benchmarks/RESULTS.md). Garments need
+several times more generator steps than this 15-minute budget allows on that machine.
 """
 
 from configs import gan_base

@@ -159,6 +159,7 @@ def test_conditional_sample_takes_labels(wgan_clip_run):
         ({"gan.n_critic": 5}, "gan.n_critic"),
         ({"gan.loss": "hinge", "gan.real_label": 0.9}, "gan.real_label"),
         ({"model.minibatch_std": 5}, "model.minibatch_std"),
+        ({"model.minibatch_discrimination": 5}, "model.minibatch_discrimination"),
         ({"gan.conditioning": "film"}, "gan.conditioning"),
         ({"model.name": "dcgan"}, "model.name"),
     ],
@@ -174,6 +175,8 @@ STABILISERS = {
     "gan.real_label": 0.9,
     "gan.r1_gamma": 1.0,
     "model.minibatch_std": 4,
+    "model.minibatch_discrimination": 4,
+    "model.minibatch_kernels": 8,
 }
 
 

@@ -1,4 +1,5 @@
-"""GAN networks: DCGAN shapes and initialisation, spectral norm, minibatch std-dev, conditioning."""
+"""GAN networks: DCGAN shapes and initialisation, spectral norm, minibatch std-dev and
+discrimination, conditioning."""
 
 import flax.linen as nn
 import jax
@@ -9,7 +10,7 @@ from scipy.spatial.distance import pdist
 
 from v101jax.gan.diagnostics import mean_pairwise_distance
 from v101jax.models import gan as nets
-from v101jax.nn.minibatch import minibatch_stddev
+from v101jax.nn.minibatch import MinibatchDiscrimination, minibatch_stddev
 
 
 @pytest.mark.parametrize("size, channels, stages", [(28, 1, 2), (32, 3, 3), (64, 3, 4)])
@@ -98,6 +99,52 @@ def test_minibatch_stddev_matches_numpy_and_keeps_groups_apart():
     np.testing.assert_allclose(again[:4], out[:4])
     with pytest.raises(ValueError, match="multiple"):
         minibatch_stddev(jnp.ones((6, 2)), group_size=4)
+
+
+def test_minibatch_discrimination_matches_numpy_and_keeps_groups_apart():
+    """o(x_i)_b = Σ_j exp(−‖M_i,b − M_j,b‖_L1) over i's group, j = i included."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 4)).astype(np.float32)  # 2 groups of 3, A = 4
+    t = rng.standard_normal((4, 3, 2)).astype(np.float32) * 0.3  # A × B × C
+    layer = MinibatchDiscrimination(num_kernels=3, kernel_dim=2, group_size=3)
+    params = {"params": {"T": jnp.asarray(t.reshape(4, 6))}}
+    out = np.asarray(layer.apply(params, jnp.asarray(x)))
+    assert out.shape == (6, 4 + 3)
+    np.testing.assert_array_equal(out[:, :4], x)
+    m = np.einsum("ia,abc->ibc", x.astype(np.float64), t)  # M_i ∈ ℝ^(B×C)
+    expected = np.zeros((6, 3))
+    for i in range(6):
+        group = range(3 * (i // 3), 3 * (i // 3) + 3)
+        for b in range(3):
+            expected[i, b] = sum(
+                np.exp(-np.abs(m[i, b] - m[j, b]).sum()) for j in group
+            )
+    # The expectation sums within groups of 3 only, so it also checks the groups stay apart.
+    np.testing.assert_allclose(out[:, 4:], expected, rtol=1e-5)
+    assert expected.min() > 1.0  # the j = i term alone gives exactly 1
+    with pytest.raises(ValueError, match="multiple"):
+        layer.apply(params, jnp.ones((4, 4)))
+
+
+def test_minibatch_discrimination_switch_in_both_discriminators():
+    key = jax.random.PRNGKey(0)
+    for disc, x in [
+        (nets.MLPDiscriminator(hidden=8, num_layers=1), jnp.zeros((4, 2))),
+        (nets.DCGANDiscriminator(channels=4), jnp.zeros((4, 8, 8, 1))),
+    ]:
+        plain = jax.eval_shape(lambda d=disc, x=x: d.init(key, x, train=False))
+        assert "MinibatchDiscrimination_0" not in plain["params"]
+        on = disc.clone(
+            minibatch_discrimination=2, minibatch_kernels=6, minibatch_kernel_dim=3
+        )
+        variables = jax.eval_shape(lambda d=on, x=x: d.init(key, x, train=False))
+        t = variables["params"]["MinibatchDiscrimination_0"]["T"]
+        features = 8 if x.ndim == 2 else 4 * 4 * 4
+        assert t.shape == (features, 6 * 3)
+        # The score layer reads the features and the B = 6 minibatch features.
+        assert variables["params"]["Dense_0" if x.ndim == 4 else "Dense_1"][
+            "kernel"
+        ].shape == (features + 6, 1)
 
 
 def test_conditioning_routes_labels():

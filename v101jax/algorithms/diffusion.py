@@ -28,7 +28,7 @@ from v101jax.models.mlp import MLPDenoiser
 from v101jax.nn.unet import UNet
 
 
-def label_classes(config) -> int:
+def num_sample_classes(config) -> int:
     """K for a class-conditional model (labels 0 … K−1, null label K), else 0."""
     # .get: runs saved before conditioning existed have no such section.
     conditioning = config.get("conditioning")
@@ -38,7 +38,7 @@ def label_classes(config) -> int:
 
 def check_conditioning(config):
     """Raises ConfigError for a p_uncond outside [0, 1)."""
-    if label_classes(config) and not 0.0 <= config.conditioning.p_uncond < 1.0:
+    if num_sample_classes(config) and not 0.0 <= config.conditioning.p_uncond < 1.0:
         raise ConfigError(
             f"conditioning.p_uncond={config.conditioning.p_uncond} must be in [0, 1)"
         )
@@ -48,7 +48,7 @@ def make_model(config):
     """The denoiser named by config.model.name, built from explicit fields."""
     m = config.model
     dtype = precision.compute_dtype(m.dtype)
-    k = label_classes(config)
+    k = num_sample_classes(config)
     if m.name == "unet":
         return UNet(
             channels=m.channels,
@@ -90,7 +90,7 @@ def init_denoiser(config, rng, example_batch, *, time_dtype) -> TrainState:
     check_conditioning(config)
     model = make_model(config)
     x = example_batch["x"]
-    labels = example_batch["label"] if label_classes(config) else None
+    labels = example_batch["label"] if num_sample_classes(config) else None
     variables = model.init(
         rng, x, jnp.zeros(x.shape[:1], time_dtype), labels, train=False
     )
@@ -159,7 +159,7 @@ def train_step(config, state: TrainState, batch, rng):
 
 def conditioning_options(config) -> dict:
     """The label arguments of a loss function: num_classes and p_uncond."""
-    k = label_classes(config)
+    k = num_sample_classes(config)
     return {"num_classes": k, "p_uncond": config.conditioning.p_uncond if k else 0.0}
 
 
@@ -177,7 +177,7 @@ def gradient_step(state: TrainState, loss, batch, rng):
 
 def default_labels(config, num_samples: int):
     """Labels 0, 1, …, K−1, 0, 1, … of a class-conditional model; None otherwise."""
-    k = label_classes(config)
+    k = num_sample_classes(config)
     if not k:
         return None
     return jnp.arange(num_samples, dtype=jnp.int32) % k
@@ -197,7 +197,7 @@ def network_fn(config, state: TrainState, labels=None, guidance=None, apply=None
         def apply(params, x, t, y):
             return state.apply_fn({"params": params}, x, t, y, train=False)
 
-    k = label_classes(config)
+    k = num_sample_classes(config)
     if not k and (labels is not None or guidance):
         raise ConfigError(
             "labels and guidance need a class-conditional model "

@@ -12,7 +12,8 @@ stabilisers, `config.model` the networks:
   gan.real_label      one-sided label smoothing target (cross-entropy losses)
   gan.feature_matching  the generator matches D's mean features instead of the adversarial loss
   gan.conditioning    none | concat (cGAN) | projection (projection D) | acgan (class head)
-  model.spectral_norm, model.minibatch_std, optim (G) / d_optim (D) learning rates (TTUR),
+  model.spectral_norm, model.minibatch_std, model.minibatch_discrimination (+ its
+  minibatch_kernels B and minibatch_kernel_dim C), optim (G) / d_optim (D) learning rates (TTUR),
   optim.ema_decay (EMA of the generator's weights; sampling uses it)
 
 The state holds one TrainState per network; `state.step` is the generator's step. One
@@ -69,6 +70,11 @@ def is_conditional(config) -> bool:
     return config.gan.conditioning != "none"
 
 
+def num_sample_classes(config) -> int:
+    """K for conditional configs (`sample` takes labels in 0…K−1), else 0."""
+    return num_classes(config.data) if is_conditional(config) else 0
+
+
 def make_networks(config):
     """(generator, discriminator) modules from explicit config fields."""
     m, g = config.model, config.gan
@@ -82,6 +88,10 @@ def make_networks(config):
         "aux_classes": aux_classes,
         "spectral_norm": m.spectral_norm,
         "minibatch_std": m.minibatch_std,
+        # .get: runs saved before minibatch discrimination existed lack these fields.
+        "minibatch_discrimination": m.get("minibatch_discrimination", False),
+        "minibatch_kernels": m.get("minibatch_kernels", 100),
+        "minibatch_kernel_dim": m.get("minibatch_kernel_dim", 5),
     }
     if m.name == "mlp":
         gen = nets.MLPGenerator(
@@ -149,6 +159,17 @@ def validate(config):
         raise ConfigError(
             f"model.minibatch_std={m.minibatch_std} must be ≥ 0 and divide the critic batch "
             f"data.batch_size / gan.n_critic = {critic_batch}"
+        )
+    group = m.minibatch_discrimination
+    if group < 0 or (group and critic_batch % group):
+        raise ConfigError(
+            f"model.minibatch_discrimination={group} must be ≥ 0 and divide the critic "
+            f"batch data.batch_size / gan.n_critic = {critic_batch}"
+        )
+    if group and min(m.minibatch_kernels, m.minibatch_kernel_dim) < 1:
+        raise ConfigError(
+            f"model.minibatch_kernels={m.minibatch_kernels} and model.minibatch_kernel_dim="
+            f"{m.minibatch_kernel_dim} must be ≥ 1"
         )
     if g.diversity_samples == 1 or g.diversity_samples < 0:
         raise ConfigError(
@@ -366,11 +387,6 @@ def train_step(config, state: GANState, batch, rng):
     if config.gan.diversity_samples:
         metrics.update(diversity_metrics(config, gen, batch["x"]))
     return GANState(gen=gen, disc=disc), metrics
-
-
-def default_labels(config, num_samples: int):
-    """Labels 0, 1, …, K−1, 0, 1, … of a conditional model; None otherwise."""
-    return _default_labels(config, num_samples) if is_conditional(config) else None
 
 
 def _default_labels(config, num_samples: int):

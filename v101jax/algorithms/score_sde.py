@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 
 from v101jax.algorithms import diffusion
-from v101jax.algorithms.diffusion import default_labels, label_classes
+from v101jax.algorithms.diffusion import default_labels, num_sample_classes
 from v101jax.core.errors import ConfigError
 from v101jax.core.train_state import TrainState
 from v101jax.data import sample_shape
@@ -243,7 +243,7 @@ def log_likelihood(config, state: TrainState, rng, batch):
     Returns:
       (log-likelihood [B], nfe).
     """
-    labels = batch["label"] if label_classes(config) else None
+    labels = batch["label"] if num_sample_classes(config) else None
     log_p, _, nfe = sde_samplers.log_likelihood(
         sde_from_config(config.sde),
         eps_network(config, state, labels, 0.0 if labels is not None else None),

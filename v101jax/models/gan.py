@@ -22,7 +22,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from v101jax.nn.conv_transpose import ConvTranspose4x4s2
-from v101jax.nn.minibatch import minibatch_stddev
+from v101jax.nn.minibatch import MinibatchDiscrimination, minibatch_stddev
 
 CONDITIONINGS = ("none", "concat", "projection")
 dcgan_init = nn.initializers.normal(0.02)
@@ -58,6 +58,14 @@ class _Layers(nn.Module):
     def head(self, h, labels, train: bool):
         """Score (+ projection term) and auxiliary class logits from features h [B, F]."""
         features = h
+        if self.minibatch_discrimination:
+            # [f(x_i), o(x_i)] into the score layer, as in Salimans et al.'s D.
+            h = MinibatchDiscrimination(
+                num_kernels=self.minibatch_kernels,
+                kernel_dim=self.minibatch_kernel_dim,
+                group_size=self.minibatch_discrimination,
+                dtype=self.dtype,
+            )(h)
         if self.minibatch_std:
             # One extra input to the score layer (ProGAN appends it as a channel of D's last
             # feature map, which feeds the score the same way after flattening).
@@ -107,6 +115,9 @@ class MLPDiscriminator(_Layers):
     aux_classes: int = 0  # > 0: ACGAN class head with this many classes
     spectral_norm: bool = False
     minibatch_std: int = 0  # group size of the minibatch std-dev feature; 0 = off
+    minibatch_discrimination: int = 0  # group size of minibatch discrimination; 0 = off
+    minibatch_kernels: int = 100  # B of minibatch discrimination
+    minibatch_kernel_dim: int = 5  # C of minibatch discrimination
     kernel_init: Callable = nn.linear.default_kernel_init
     dtype: jnp.dtype = jnp.float32
 
@@ -180,6 +191,9 @@ class DCGANDiscriminator(_Layers):
     aux_classes: int = 0
     spectral_norm: bool = False
     minibatch_std: int = 0
+    minibatch_discrimination: int = 0
+    minibatch_kernels: int = 100
+    minibatch_kernel_dim: int = 5
     kernel_init: Callable = dcgan_init
     dtype: jnp.dtype = jnp.float32
 

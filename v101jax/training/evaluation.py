@@ -77,16 +77,16 @@ class Evaluator:
         )
 
     def score_model(self, sample, state, key) -> dict:
-        """Draws eval.num_samples samples with `sample(state, key, n, labels)` and scores
-        them; a class-conditional run's samples get its default labels (0, 1, …, K−1, 0, …),
-        scored as class accuracy."""
+        """Draws eval.num_samples samples with `sample(state, key, n[, labels])` and scores
+        them; conditional models draw classes 0…K−1 in turn and are scored for class
+        accuracy too."""
         ev = self.config.eval
         self.extractor.check_images(
             sample_shape(self.config.data), "this run's samples"
         )
-        labels = sampling.sample_labels(self.config, ev.num_samples)
+        labels = sampling.class_labels(self.config, ev.num_samples)
         chunks = sampling.sample_chunks(
-            sample, state, ev.num_samples, ev.batch_size, key, labels
+            sample, state, ev.num_samples, ev.batch_size, key, labels=labels
         )
         results = self.score_images(
             _log_progress(chunks, ev.num_samples), labels=labels

@@ -78,9 +78,11 @@ def export_samples(
 ) -> str:
     """Draws `num_samples` samples and writes them to `out` (.npz) and a PNG grid beside it.
 
-    For a class-conditional run the .npz also holds `labels`; `classes` (a list of class
-    indices) draws those classes in equal blocks and writes one grid per class
-    (OUT_classK.png). `guidance` is the classifier-free guidance scale of diffusion runs.
+    The .npz holds `images` (uint8 NHWC) or `points` (float32, 2-D data), and for
+    class-conditional models `labels` (int32, the class each sample was drawn for: 0…K−1 in
+    turn, or the blocks of `classes`). `classes` (a list of class indices) draws those
+    classes in equal blocks and writes one grid per class (OUT_classK.png). `guidance` is the
+    classifier-free guidance scale of diffusion runs.
     """
     config = load_run_config(workdir)
     with config.unlocked():
@@ -96,14 +98,16 @@ def export_samples(
         }.items()
         if v is not None
     }
-    labels = sampling.sample_labels(config, num_samples, classes)
+    # Conditional models: classes 0…K−1 in turn (or the blocks of `classes`), saved beside
+    # the images as `labels` so that experiments.evaluate scores class accuracy.
+    labels = sampling.class_labels(config, num_samples, classes)
     chunks = sampling.sample_chunks(
         sampling.chunked_sampler(config, **options),
         state,
         num_samples,
         batch_size,
         jax.random.PRNGKey(seed),
-        labels,
+        labels=labels,
     )
     samples = np.concatenate(list(chunks))
     if out is None:
