@@ -246,7 +246,7 @@ def log_likelihood(config, state: TrainState, rng, batch):
     labels = batch["label"] if num_sample_classes(config) else None
     log_p, _, nfe = sde_samplers.log_likelihood(
         sde_from_config(config.sde),
-        eps_network(config, state, labels, 0.0 if labels is not None else None),
+        eps_network(config, state, labels, guidance=0.0),
         batch["x"],
         rng,
         eps=config.sde.likelihood_eps,
