@@ -1,5 +1,6 @@
 """Shared command-line plumbing: required flags and one-line errors for user mistakes."""
 
+import re
 import sys
 
 
@@ -17,6 +18,19 @@ def run(main, required=()):
             return main(argv)
         except UserError as e:
             print(f"error: {e}", file=sys.stderr)
+            sys.exit(2)
+        except AttributeError as e:
+            # ml_collections reports a missing field as AttributeError("'name'"): from a run
+            # saved before the field existed, a user matter, not a bug to trace.
+            field = re.fullmatch(r"\"'(\w+)'\"", str(e))
+            if field is None:
+                raise
+            print(
+                f"error: config field {field.group(1)!r} is missing: a run saved before the "
+                "field existed needs --defaults=configs/NAME.py (the config it was trained "
+                "from) to fill in the fields it lacks",
+                file=sys.stderr,
+            )
             sys.exit(2)
 
     app.run(guarded, flags_parser=_parse_flags)
@@ -62,3 +76,21 @@ def config_value(config_flag):
         return config
     except (OSError, KeyError, AttributeError, TypeError, ValueError) as e:
         raise ConfigError(_one_line(e)) from None
+
+
+def define_defaults_flag():
+    """--defaults: the config file that fills in fields an older run's config.json lacks."""
+    from ml_collections import config_flags
+
+    return config_flags.DEFINE_config_file(
+        "defaults",
+        None,
+        "The config file the run was trained from (configs/NAME.py[:preset]); its fields "
+        "fill in those that a run saved before they existed lacks.",
+        lock_config=False,
+    )
+
+
+def optional_config(config_flag):
+    """config_value of a config-file flag, or None where the flag was not given."""
+    return None if config_flag.value is None else config_value(config_flag)

@@ -42,6 +42,7 @@ _STATS_DIR = flags.DEFINE_string(
     "stats_dir", None, "Reference statistics cache folder."
 )
 _BATCH = flags.DEFINE_integer("batch_size", None, "Images per compiled call.")
+_DEFAULTS = cli.define_defaults_flag()
 _JSON = flags.DEFINE_bool("json", False, "Print JSON instead of a table.")
 
 
@@ -112,7 +113,10 @@ def _load_config():
     from configs import base
     from v101jax.training.export import load_run_config
 
-    defaults = base.get_base_config()
+    # The base config's fields (e.g. `eval`) fill in older runs even without --defaults.
+    defaults = cli.optional_config(_DEFAULTS)
+    if defaults is None:
+        defaults = base.get_base_config()
     config = load_run_config(_WORKDIR.value, defaults) if _WORKDIR.value else defaults
     with config.unlocked():
         ev = config.eval

@@ -24,6 +24,7 @@ _NUM_EVAL = flags.DEFINE_integer(
     "num_eval", 10000, "Test images for the figures (Fashion-MNIST has 10000)."
 )
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the sampled latents and estimates.")
+_DEFAULTS = cli.define_defaults_flag()
 _OUT_DIR = flags.DEFINE_string(
     "out_dir", None, "Output folder (default: WORKDIR/figures)."
 )
@@ -34,7 +35,7 @@ def main(argv):
     from v101jax.training.export import load_run_config, load_state
     from v101jax.training.visuals import write_figures
 
-    config = load_run_config(_WORKDIR.value)
+    config = load_run_config(_WORKDIR.value, cli.optional_config(_DEFAULTS))
     state = load_state(config, _WORKDIR.value)
     out_dir = _OUT_DIR.value or os.path.join(_WORKDIR.value, "figures")
     result = write_figures(

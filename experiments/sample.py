@@ -35,6 +35,7 @@ _LABELS = flags.DEFINE_list(
 _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
 _BATCH = flags.DEFINE_integer("batch_size", 256, "Samples drawn per compiled call.")
 _EMA = flags.DEFINE_bool("ema", True, "Use EMA parameters (--noema for the raw ones).")
+_DEFAULTS = cli.define_defaults_flag()
 _OUT = flags.DEFINE_string(
     "out", None, "Output .npz (default: WORKDIR/samples/export_*.npz)."
 )
@@ -67,6 +68,7 @@ def main(argv):
         out=_OUT.value,
         guidance=_GUIDANCE.value,
         classes=None if _LABELS.value is None else _parse_classes(_LABELS.value),
+        defaults=cli.optional_config(_DEFAULTS),
     )
     print(f"wrote {out} and {os.path.splitext(out)[0]}.png")
 

@@ -124,6 +124,30 @@ def test_sample_command_exports_npz_and_grid(trained_smoke_run, tmp_path):
     assert os.path.exists(tmp_path / "export.png")
 
 
+def test_older_run_without_a_field_needs_defaults(trained_smoke_run, tmp_path):
+    """A run saved before a config field existed: one-line error, then --defaults fills it."""
+    import json
+    import shutil
+
+    old_run = tmp_path / "old_run"
+    shutil.copytree(trained_smoke_run, old_run)
+    config = json.loads((old_run / "config.json").read_text())
+    del config["sample"]["timestep_spacing"]
+    (old_run / "config.json").write_text(json.dumps(config))
+    out = tmp_path / "export.npz"
+    args = (f"--workdir={old_run}", "--num_samples=2", f"--out={out}")
+
+    proc = run_module("experiments.sample", *args)
+    assert proc.returncode == 2
+    line = error_line(proc.stderr)
+    assert "timestep_spacing" in line and "--defaults" in line
+    assert not out.exists()
+
+    proc = run_module("experiments.sample", *args, f"--defaults={SMOKE}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert out.exists()
+
+
 def test_sample_command_without_checkpoints(tmp_path):
     proc = run_module("experiments.sample", f"--workdir={tmp_path}", timeout=120)
     assert proc.returncode == 2

@@ -75,6 +75,7 @@ def export_samples(
     out: str | None = None,
     guidance=None,
     classes=None,
+    defaults: ml_collections.ConfigDict | None = None,
 ) -> str:
     """Draws `num_samples` samples and writes them to `out` (.npz) and a PNG grid beside it.
 
@@ -82,9 +83,10 @@ def export_samples(
     class-conditional models `labels` (int32, the class each sample was drawn for: 0…K−1 in
     turn, or the blocks of `classes`). `classes` (a list of class indices) draws those
     classes in equal blocks and writes one grid per class (OUT_classK.png). `guidance` is the
-    classifier-free guidance scale of diffusion runs.
+    classifier-free guidance scale of diffusion runs. `defaults` fills in the fields an older
+    run's config.json lacks (load_run_config).
     """
-    config = load_run_config(workdir)
+    config = load_run_config(workdir, defaults)
     with config.unlocked():
         config.sample.use_ema = use_ema
     state = load_state(config, workdir)
