@@ -4,8 +4,12 @@ import re
 import sys
 
 
-def run(main, required=()):
-    """absl's app.run with required flags, printing user errors as one line (exit code 2)."""
+def run(main, required=(), reads_saved_runs=False):
+    """absl's app.run with required flags, printing user errors as one line (exit code 2).
+
+    `reads_saved_runs`: the command loads a workdir's config.json, where a field missing from
+    an older run is reported with the --defaults hint instead of a traceback.
+    """
     from absl import app, flags
 
     for name in required:
@@ -23,7 +27,7 @@ def run(main, required=()):
             # ml_collections reports a missing field as AttributeError("'name'"): from a run
             # saved before the field existed, a user matter, not a bug to trace.
             field = re.fullmatch(r"\"'(\w+)'\"", str(e))
-            if field is None:
+            if not reads_saved_runs or field is None:
                 raise
             print(
                 f"error: config field {field.group(1)!r} is missing: a run saved before the "

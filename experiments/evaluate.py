@@ -145,4 +145,4 @@ def _table(report: dict) -> str:
 
 
 if __name__ == "__main__":
-    cli.run(main)
+    cli.run(main, reads_saved_runs=True)

@@ -74,4 +74,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli.run(main, required=("workdir",))
+    cli.run(main, required=("workdir",), reads_saved_runs=True)
