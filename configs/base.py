@@ -101,3 +101,15 @@ def get_base_config() -> ml_collections.ConfigDict:
     dist.process_id = 0
     dist.coordinator_address = ""  # host:port of process 0
     return config
+
+
+def apply_smoke_training(config) -> None:
+    """The smoke presets' shared part: two steps at batch 8 that pass through every phase of
+    the loop (logging, checkpoint, 4-image sample grid). Used by the tests."""
+    config.data.batch_size = 8
+    config.train.num_steps = 2
+    config.train.log_every = 1
+    config.train.checkpoint_every = 2
+    config.train.sample_every = 2
+    config.train.num_sample_images = 4
+    config.sample.num_samples = 4

@@ -75,7 +75,7 @@ def _apply_preset(config, arg):
         # Each 64-image grid (DDIM, 100 steps) costs ~30 s of the 15-minute budget.
         config.train.sample_every = 1250
     elif arg == "smoke":
-        config.data.batch_size = 8
+        base.apply_smoke_training(config)
         # One resolution level: the U-Net's backward pass compiles in ~9 s on CPU versus
         # ~22 s with two (compile time, not size, dominates the smoke runs).
         config.model.channels = 8
@@ -86,12 +86,6 @@ def _apply_preset(config, arg):
         config.sample.num_steps = 5
         config.optim.learning_rate = 1e-3
         config.optim.ema_decay = 0.9
-        config.train.num_steps = 2
-        config.train.log_every = 1
-        config.train.checkpoint_every = 2
-        config.train.sample_every = 2
-        config.train.num_sample_images = 4
-        config.sample.num_samples = 4
     elif arg == "ring":
         config.data.source = "ring"
         config.data.toy_std = 0.1

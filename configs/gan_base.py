@@ -94,15 +94,9 @@ def apply_image_preset(config, arg) -> None:
         config.train.sample_every = 2000
         config.train.checkpoint_every = 1000
     elif arg == "smoke":
-        config.data.batch_size = 8
+        base.apply_smoke_training(config)
         config.model.channels = 8
         config.model.latent_dim = 16
-        config.train.num_steps = 2
-        config.train.log_every = 1
-        config.train.checkpoint_every = 2
-        config.train.sample_every = 2
-        config.train.num_sample_images = 4
-        config.sample.num_samples = 4
         config.gan.diversity_samples = 4
     elif arg == "ring":
         apply_ring_preset(config)

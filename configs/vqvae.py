@@ -65,19 +65,13 @@ def _apply_preset(config, arg):
         config.train.checkpoint_every = 1000
         config.train.sample_every = 2000
     elif arg == "smoke":
-        config.data.batch_size = 8
+        base.apply_smoke_training(config)
         config.model.channels = 8
         config.model.channel_mult = (1,)
         config.vqvae.num_codes = 16
         config.vqvae.code_dim = 4
         config.optim.warmup_steps = 0
         config.optim.schedule = "constant"
-        config.train.num_steps = 2
-        config.train.log_every = 1
-        config.train.checkpoint_every = 2
-        config.train.sample_every = 2
-        config.train.num_sample_images = 4
-        config.sample.num_samples = 4
     elif arg == "gpu":
         config.data.batch_size = 128
         config.model.channels = 64

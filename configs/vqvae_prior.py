@@ -48,19 +48,13 @@ def get_config(arg=None):
         config.train.checkpoint_every = 1000
         config.train.sample_every = 1500
     elif arg == "smoke":
-        config.data.batch_size = 8
+        base.apply_smoke_training(config)
         config.prior.width = 16
         config.prior.num_layers = 1
         config.prior.num_heads = 2
         config.optim.warmup_steps = 0
         config.optim.schedule = "constant"
         config.optim.ema_decay = 0.9
-        config.train.num_steps = 2
-        config.train.log_every = 1
-        config.train.checkpoint_every = 2
-        config.train.sample_every = 2
-        config.train.num_sample_images = 4
-        config.sample.num_samples = 4
     elif arg == "gpu":
         config.data.batch_size = 128
         config.prior.width = 256
