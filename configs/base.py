@@ -24,6 +24,7 @@ def get_base_config() -> ml_collections.ConfigDict:
     data.tfds_download = True
     data.image_size = 28  # tfds only: images are resized to this
     data.channels = 1  # tfds only
+    data.num_classes = 0  # tfds only: label classes (class-conditional models need it)
     data.split = "train"
     data.batch_size = 64  # global batch, across all devices and processes
     data.random_flip = False  # horizontal flips (images only)

@@ -108,6 +108,7 @@ def _apply_preset(config, arg):
         # dropout 0.1, Adam 2e-4 with 5000 warm-up steps, batch 128, EMA 0.9999, 800k steps.
         config.data.source = "tfds"
         config.data.tfds_name = "cifar10"
+        config.data.num_classes = 10
         config.data.image_size = 32
         config.data.channels = 3
         config.data.random_flip = True

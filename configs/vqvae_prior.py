@@ -5,9 +5,11 @@
         --config.prior.vqvae_workdir=runs/vqvae
     python -m experiments.sample --workdir=runs/vqvae_prior --num_samples=64
 
-The VQ-VAE is loaded from `prior.vqvae_workdir` (config.json and newest checkpoint) and stays
-frozen; its parameters are stored in this run's checkpoints too, but its config.json must stay
-readable. Samples are drawn position by position in one compiled loop and decoded.
+The VQ-VAE is loaded from `prior.vqvae_workdir` when training starts and stays frozen: its
+resolved config is copied into `prior.vqvae` (this run's config.json) and its parameters into
+this run's checkpoints, so the trained prior samples without the VQ-VAE's workdir. Samples
+are drawn position by position in one compiled loop (temperature `sample.temperature`) and
+decoded.
 
 Presets (`--config=configs/vqvae_prior.py:NAME`):
   (none)   CPU demo: width 64, 3 layers, batch 32, 3000 steps (0.18 s/step on
@@ -34,7 +36,9 @@ def get_config(arg=None):
     prior.width = 64  # transformer width
     prior.num_layers = 3
     prior.num_heads = 4
-    prior.temperature = 1.0  # softmax temperature when sampling codes
+    # The VQ-VAE's resolved config, copied from prior.vqvae_workdir at start-up.
+    prior.vqvae = ml_collections.ConfigDict()
+    config.sample.temperature = 1.0  # softmax temperature when sampling codes
 
     config.optim.learning_rate = 1e-3
     config.optim.schedule = "warmup_cosine"

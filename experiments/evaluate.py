@@ -28,6 +28,11 @@ _ETA = flags.DEFINE_float("eta", None, "DDIM η (default: the run's).")
 _GUIDANCE = flags.DEFINE_float(
     "guidance", None, "Classifier-free guidance scale (default: the run's)."
 )
+_TEMPERATURE = flags.DEFINE_float(
+    "temperature",
+    None,
+    "Sampling temperature of the VQ-VAE prior (default: the run's).",
+)
 _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
 _EXTRACTOR = flags.DEFINE_string(
     "extractor",
@@ -59,6 +64,27 @@ def main(argv):
             "give --workdir (to sample a run) or --samples (an .npz), or both"
         )
     config = _load_config()
+    options = {
+        k: v
+        for k, v in (
+            ("sampler", _SAMPLER.value),
+            ("steps", _STEPS.value),
+            ("eta", _ETA.value),
+            ("guidance", _GUIDANCE.value),
+            ("temperature", _TEMPERATURE.value),
+        )
+        if v is not None
+    }
+    if options and _SAMPLES.value:
+        raise UserError(
+            f"--{', --'.join(options)} set how a run is sampled; --samples scores a file "
+            "that is already sampled"
+        )
+    if options:
+        from v101jax.algorithms import get_algorithm
+        from v101jax.algorithms.contract import with_sample_options
+
+        config = with_sample_options(config, get_algorithm(config.algorithm), **options)
     from v101jax.training.evaluation import Evaluator
 
     workdir = _WORKDIR.value or os.path.dirname(os.path.abspath(_SAMPLES.value))
@@ -85,21 +111,11 @@ def main(argv):
         from v101jax.training.export import load_state
 
         state = load_state(config, _WORKDIR.value)
-        options = {
-            k: v
-            for k, v in (
-                ("sampler", _SAMPLER.value),
-                ("num_steps", _STEPS.value),
-                ("eta", _ETA.value),
-                ("guidance", _GUIDANCE.value),
-            )
-            if v is not None
-        }
         report["step"] = int(state.step)
         report["num_samples"] = config.eval.num_samples
         report["sampling"] = options or "the run's defaults"
         report["metrics"] = evaluator.score_model(
-            sampling.chunked_sampler(config, **options),
+            sampling.chunked_sampler(config),
             state,
             jax.random.PRNGKey(_SEED.value),
         )

@@ -29,6 +29,11 @@ _ETA = flags.DEFINE_float("eta", None, "DDIM η (default: the config's).")
 _GUIDANCE = flags.DEFINE_float(
     "guidance", None, "Classifier-free guidance scale w (default: the config's)."
 )
+_TEMPERATURE = flags.DEFINE_float(
+    "temperature",
+    None,
+    "Sampling temperature of the VQ-VAE prior (default: the config's).",
+)
 _LABELS = flags.DEFINE_list(
     "labels", None, "Classes to draw, e.g. 0,5,9 (class-conditional runs)."
 )
@@ -59,14 +64,17 @@ def main(argv):
     out = export_samples(
         _WORKDIR.value,
         _NUM.value,
-        sampler=_SAMPLER.value,
-        num_steps=_STEPS.value,
-        eta=_ETA.value,
+        sample_flags={
+            "sampler": _SAMPLER.value,
+            "steps": _STEPS.value,
+            "eta": _ETA.value,
+            "guidance": _GUIDANCE.value,
+            "temperature": _TEMPERATURE.value,
+        },
         seed=_SEED.value,
         batch_size=_BATCH.value,
         use_ema=_EMA.value,
         out=_OUT.value,
-        guidance=_GUIDANCE.value,
         classes=None if _LABELS.value is None else _parse_classes(_LABELS.value),
         defaults=cli.optional_config(_DEFAULTS),
     )

@@ -10,7 +10,13 @@ import pytest
 
 from configs import cfg, ddpm
 from v101jax.algorithms import diffusion
+from v101jax.algorithms.contract import with_sample_options
 from v101jax.data import BatchIterator, load_dataset, toy
+
+
+def sampled_with(config, **flags):
+    """`config` with the sample command's flags (sampler, steps, eta, guidance) applied."""
+    return with_sample_options(config, diffusion.ALGORITHM, **flags)
 
 
 def mode_statistics(points, std):
@@ -59,7 +65,10 @@ def test_other_parameterisations_learn_all_modes_of_the_ring(schedule, predictio
     config, state, loss = train_ring(config)
     samples = np.asarray(
         diffusion.sample(
-            config, state, jax.random.PRNGKey(2), 4000, sampler="ddim", num_steps=100
+            sampled_with(config, sampler="ddim", steps=100),
+            state,
+            jax.random.PRNGKey(2),
+            4000,
         )
     )
     mass, inside, radius = mode_statistics(samples, config.data.toy_std)
@@ -69,7 +78,9 @@ def test_other_parameterisations_learn_all_modes_of_the_ring(schedule, predictio
 def test_ddpm_learns_all_modes_of_the_ring(trained):
     config, state, loss = trained
     samples = np.asarray(
-        diffusion.sample(config, state, jax.random.PRNGKey(2), 4000, sampler="ddpm")
+        diffusion.sample(
+            sampled_with(config, sampler="ddpm"), state, jax.random.PRNGKey(2), 4000
+        )
     )
     mass, inside, radius = mode_statistics(samples, config.data.toy_std)
     assert passes(samples, config.data.toy_std), (mass, inside, radius, loss)
@@ -79,13 +90,10 @@ def test_ddim_samples_of_the_same_model_cover_the_ring(trained):
     config, state, _ = trained
     samples = np.asarray(
         diffusion.sample(
-            config,
+            sampled_with(config, sampler="ddim", steps=100, eta=0.0),
             state,
             jax.random.PRNGKey(3),
             4000,
-            sampler="ddim",
-            num_steps=100,
-            eta=0.0,
         )
     )
     mass, inside, radius = mode_statistics(samples, config.data.toy_std)
@@ -97,7 +105,9 @@ def test_the_bar_rejects_a_flipped_noise_prediction(trained):
     config, state, _ = trained
     flipped = state.replace(apply_fn=lambda *a, **k: -state.apply_fn(*a, **k))
     samples = np.asarray(
-        diffusion.sample(config, flipped, jax.random.PRNGKey(2), 4000, sampler="ddpm")
+        diffusion.sample(
+            sampled_with(config, sampler="ddpm"), flipped, jax.random.PRNGKey(2), 4000
+        )
     )
     assert not passes(samples, config.data.toy_std)
 
@@ -114,14 +124,11 @@ def test_guided_samples_land_on_the_requested_mode():
 
     def on_requested_mode(w):
         samples = diffusion.sample(
-            config,
+            sampled_with(config, sampler="ddim", steps=50, guidance=w),
             state,
             jax.random.PRNGKey(2),
             len(labels),
-            sampler="ddim",
-            num_steps=50,
-            guidance=w,
-            labels=labels,
+            inputs={"labels": labels},
         )
         nearest, within = toy.mode_assignment(
             np.asarray(samples), centers, config.data.toy_std

@@ -62,13 +62,13 @@ def wgan_clip_run():
 
 def test_discriminator_advances_n_critic_steps_per_generator_step(wgan_clip_run):
     _, state, new_state, _, step = wgan_clip_run
-    assert int(state.step) == 0 and int(state.disc.step) == 0
-    assert int(new_state.step) == 2 and int(new_state.gen.step) == 2
-    assert int(new_state.disc.step) == 6
+    assert int(state.step) == 0 and int(state["disc"].step) == 0
+    assert int(new_state.step) == 2 and int(new_state["gen"].step) == 2
+    assert int(new_state["disc"].step) == 6
     # Adam's own counter saw the same number of discriminator updates.
     counts = [
         int(leaf)
-        for leaf in jax.tree.leaves(new_state.disc.opt_state)
+        for leaf in jax.tree.leaves(new_state["disc"].opt_state)
         if jnp.ndim(leaf) == 0 and jnp.issubdtype(leaf.dtype, jnp.integer)
     ]
     assert 6 in counts
@@ -87,7 +87,7 @@ def test_unrolled_and_scanned_critic_updates_agree(wgan_clip_run):
     b, metrics_b = jax.jit(functools.partial(gan.train_step, unrolled))(
         state, batch, jax.random.PRNGKey(1)
     )
-    assert int(b.disc.step) == 3
+    assert int(b["disc"].step) == 3
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
         np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
     assert float(metrics_a["d_loss"]) == pytest.approx(
@@ -97,10 +97,10 @@ def test_unrolled_and_scanned_critic_updates_agree(wgan_clip_run):
 
 def test_weight_clipping_and_wasserstein_metrics(wgan_clip_run):
     _, state, new_state, metrics, _ = wgan_clip_run
-    leaves = jax.tree.leaves(new_state.disc.params)
+    leaves = jax.tree.leaves(new_state["disc"].params)
     assert max(float(jnp.max(jnp.abs(p))) for p in leaves) <= 0.01 + 1e-7
     assert (
-        max(float(jnp.max(jnp.abs(p))) for p in jax.tree.leaves(state.disc.params))
+        max(float(jnp.max(jnp.abs(p))) for p in jax.tree.leaves(state["disc"].params))
         > 0.01
     )
     expected = {
@@ -130,7 +130,7 @@ def test_checkpoint_tree_round_trips_into_the_abstract_state(wgan_clip_run):
     tree = new_state.checkpoint_tree()
     assert set(tree) == {"gen", "disc"}
     restored = abstract.from_checkpoint_tree(tree)
-    assert int(restored.step) == 2 and int(restored.disc.step) == 6
+    assert int(restored.step) == 2 and int(restored["disc"].step) == 6
     for a, b in zip(jax.tree.leaves(restored), jax.tree.leaves(new_state)):
         np.testing.assert_array_equal(a, b)
 
@@ -139,7 +139,7 @@ def test_conditional_sample_takes_labels(wgan_clip_run):
     config, _, new_state, _, _ = wgan_clip_run
     labels = jnp.array([0, 3, 3, 7])
     points = jax.jit(functools.partial(gan.sample, config, num_samples=4))(
-        new_state, jax.random.PRNGKey(0), labels=labels
+        new_state, jax.random.PRNGKey(0), inputs={"labels": labels}
     )
     assert points.shape == (4, 2)
     unconditional = load_config("configs/gan_mlp.py:smoke")
@@ -149,7 +149,13 @@ def test_conditional_sample_takes_labels(wgan_clip_run):
         _batch(unconditional),
     )
     with pytest.raises(ConfigError, match="conditional"):
-        gan.sample(unconditional, abstract, jax.random.PRNGKey(0), 4, labels=labels)
+        gan.sample(
+            unconditional,
+            abstract,
+            jax.random.PRNGKey(0),
+            4,
+            inputs={"labels": labels},
+        )
 
 
 @pytest.mark.parametrize(

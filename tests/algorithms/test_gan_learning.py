@@ -105,7 +105,7 @@ def test_conditional_gan_puts_label_k_on_mode_k(spec):
     labels = np.repeat(np.arange(8), NUM_SAMPLES // 8)
     samples = np.asarray(
         jax.jit(functools.partial(gan.sample, config, num_samples=len(labels)))(
-            state, jax.random.PRNGKey(7), labels=labels
+            state, jax.random.PRNGKey(7), inputs={"labels": labels}
         )
     )
     nearest, within = toy.mode_assignment(

@@ -9,6 +9,7 @@ import pytest
 
 from configs import score_sde_vp
 from v101jax.algorithms import score_sde
+from v101jax.algorithms.contract import with_sample_options
 from v101jax.core.errors import ConfigError
 from v101jax.data import toy
 from v101jax.training.loop import fuse_steps
@@ -52,7 +53,11 @@ def test_trained_model_samples_cover_every_mode_of_the_ring(trained):
     samples = np.asarray(
         jax.jit(
             functools.partial(
-                score_sde.sample, config, num_samples=2000, sampler="em", num_steps=200
+                score_sde.sample,
+                with_sample_options(
+                    config, score_sde.ALGORITHM, sampler="em", steps=200
+                ),
+                num_samples=2000,
             )
         )(state, jax.random.PRNGKey(2))
     )
@@ -65,12 +70,23 @@ def test_trained_model_samples_cover_every_mode_of_the_ring(trained):
 def test_sampling_options_outside_the_model_are_config_errors(trained):
     config, state, _ = trained
     key = jax.random.PRNGKey(0)
+    algorithm = score_sde.ALGORITHM
     with pytest.raises(ConfigError, match="sample.sampler"):
-        score_sde.sample(config, state, key, 4, sampler="ddim")
+        score_sde.sample(
+            with_sample_options(config, algorithm, sampler="ddim"), state, key, 4
+        )
     with pytest.raises(ConfigError, match="class_conditional"):
-        score_sde.sample(config, state, key, 4, guidance=2.0)
-    with pytest.raises(ConfigError, match="eta"):
-        score_sde.sample(config, state, key, 4, eta=0.0)
+        score_sde.sample(
+            with_sample_options(config, algorithm, guidance=2.0), state, key, 4
+        )
+    with pytest.raises(
+        ConfigError, match="--eta is not an option of algorithm 'score_sde'"
+    ):
+        with_sample_options(config, algorithm, eta=0.0)
+    with pytest.raises(ConfigError, match="class_conditional"):
+        score_sde.sample(
+            config, state, key, 4, inputs={"labels": np.zeros(4, np.int32)}
+        )
 
 
 def test_bits_per_dim_of_the_ring_approaches_its_true_value(trained):

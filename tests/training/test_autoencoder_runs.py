@@ -47,19 +47,41 @@ def test_vqvae_smoke_trains(vqvae_run):
     assert os.path.exists(workdir / "samples" / "step_000002.png")
 
 
-def test_prior_smoke_trains_from_the_frozen_vqvae_and_samples(vqvae_run, tmp_path):
+def test_prior_trains_on_the_frozen_vqvae_and_samples_after_it_is_deleted(
+    vqvae_run, tmp_path
+):
+    """The first stage is resolved once at start-up: its config goes into the prior's
+    config.json and its parameters into the prior's checkpoints, so the trained prior
+    samples after the VQ-VAE's workdir is gone."""
+    import shutil
+
+    import numpy as np
+
+    from v101jax.training.export import export_samples
+
     vq_workdir, vq_state = vqvae_run
+    first_stage = tmp_path / "vqvae_copy"
+    shutil.copytree(vq_workdir, first_stage)
     config = load_config(
-        "configs/vqvae_prior.py:smoke", {"prior.vqvae_workdir": str(vq_workdir)}
+        "configs/vqvae_prior.py:smoke", {"prior.vqvae_workdir": str(first_stage)}
     )
-    state = train_and_evaluate(config, str(tmp_path))
+    run = tmp_path / "prior"
+    state = train_and_evaluate(config, str(run))
     assert int(state.step) == 2
-    assert os.path.exists(tmp_path / "samples" / "step_000002.png")
+    assert os.path.exists(run / "samples" / "step_000002.png")
     # The frozen VQ-VAE is the trained one, unchanged by the prior's steps.
     assert (
-        state.vqvae_params["quantizer"]["codebook"]
+        state["vqvae_params"]["quantizer"]["codebook"]
         == vq_state.params["quantizer"]["codebook"]
     ).all()
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["prior"]["vqvae"]["algorithm"] == "vqvae"
+
+    shutil.rmtree(first_stage)
+    out = export_samples(str(run), 3, out=str(tmp_path / "export.npz"))
+    with np.load(out) as f:
+        images = f["images"]
+    assert images.shape == (3, 28, 28, 1) and len(np.unique(images)) > 10
 
 
 def test_prior_without_a_vqvae_workdir_names_the_field(tmp_path):

@@ -152,3 +152,22 @@ def test_sample_command_without_checkpoints(tmp_path):
     proc = run_module("experiments.sample", f"--workdir={tmp_path}", timeout=120)
     assert proc.returncode == 2
     assert "config.json" in error_line(proc.stderr)
+
+
+def test_a_sampler_flag_the_algorithm_does_not_read_is_a_one_line_error(tmp_path):
+    """--steps on a GAN run: refused before any checkpoint is read, naming flag and algorithm
+    (it used to die with a TypeError while tracing)."""
+    import json
+
+    from benchmarks.common import load_config
+
+    config = load_config("configs/dcgan.py:smoke")
+    (tmp_path / "config.json").write_text(config.to_json_best_effort())
+    for command in ("experiments.sample", "experiments.evaluate"):
+        proc = run_module(command, f"--workdir={tmp_path}", "--steps=10", timeout=120)
+        assert proc.returncode == 2, proc.stderr[-2000:]
+        assert error_line(proc.stderr) == (
+            "error: --steps is not an option of algorithm 'gan' "
+            "(its sampler takes no flags)"
+        ), proc.stderr[-2000:]
+    assert json.loads((tmp_path / "config.json").read_text())["algorithm"] == "gan"

@@ -1,9 +1,9 @@
 """The training loop in-process: smoke presets, compile-once, NaN stop, periodic actions."""
 
+import dataclasses
 import functools
 import glob
 import os
-import types
 
 import jax
 import jax.numpy as jnp
@@ -88,11 +88,9 @@ def test_conditional_ring_run_writes_plots_keeps_checkpoints_and_exports_labels(
     export_samples(
         str(tmp_path),
         7,
-        sampler="ddim",
-        num_steps=3,
+        sample_flags={"sampler": "ddim", "steps": 3, "guidance": 2.0},
         batch_size=4,
         out=str(out),
-        guidance=2.0,
         classes=[1, 6],
     )
     with np.load(out) as f:
@@ -123,9 +121,7 @@ def test_non_finite_loss_stops_with_the_step_and_last_good_checkpoint(
         loss = jnp.where(state.step >= 2, jnp.nan, metrics["loss"])
         return new_state, dict(metrics, loss=loss)
 
-    broken = types.SimpleNamespace(
-        init=diffusion.init, train_step=nan_from_step_3, sample=diffusion.sample
-    )
+    broken = dataclasses.replace(diffusion.ALGORITHM, train_step=nan_from_step_3)
     monkeypatch.setitem(algorithms.REGISTRY, "diffusion", broken)
     config = load_config("configs/ddpm.py:ring", RING)
     with pytest.raises(NonFiniteLossError) as info:

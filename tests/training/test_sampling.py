@@ -16,16 +16,26 @@ def test_class_labels_cycle_for_conditional_configs_only():
     assert sampling.class_labels(load_config("configs/ddim.py:smoke"), 23) is None
 
 
-def test_sample_chunks_pass_each_chunk_its_labels():
+def test_default_inputs_are_the_declared_sampling_inputs():
+    inputs = sampling.default_inputs(load_config("configs/cgan.py:smoke"), 12)
+    assert set(inputs) == {"labels"}
+    np.testing.assert_array_equal(inputs["labels"], [*range(10), 0, 1])
+    assert sampling.default_inputs(load_config("configs/vae.py:smoke"), 12) is None
+
+
+def test_sample_chunks_pass_each_chunk_its_inputs():
     calls = []
 
-    def sample(state, key, n, labels=None):
+    def sample(state, key, n, inputs=None, phase=None):
+        labels = None if inputs is None else inputs["labels"]
         calls.append((n, None if labels is None else labels.tolist()))
         return np.zeros((n, 1)) if labels is None else labels[:, None]
 
     labels = np.arange(7) % 3
     key = jax.random.PRNGKey(0)
-    out = np.concatenate(list(sampling.sample_chunks(sample, None, 7, 3, key, labels)))
+    out = np.concatenate(
+        list(sampling.sample_chunks(sample, None, 7, 3, key, {"labels": labels}))
+    )
     np.testing.assert_array_equal(out[:, 0], labels)
     assert calls == [(3, [0, 1, 2]), (3, [0, 1, 2]), (1, [0])]
     calls.clear()

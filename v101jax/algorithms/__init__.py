@@ -1,12 +1,8 @@
-"""Algorithm registry: `config.algorithm` → module exposing init / train_step / sample.
+"""Algorithm registry: `config.algorithm` → its `Algorithm` (v101jax/algorithms/contract.py).
 
-Every module follows one contract, so the training loop never branches on names:
-  init(config, rng, example_batch) -> state
-  train_step(config, state, batch, rng) -> (state, metrics)   # jit-able, pure
-  sample(config, state, rng, num_samples, **options) -> samples   # jit-able, pure
-Class-conditional algorithms also expose
-  num_sample_classes(config) -> int   # K when `sample` takes labels= in 0…K−1, else 0
-so exported and evaluated samples can carry the classes they were drawn for.
+Every algorithm module ends with one `ALGORITHM = Algorithm(...)` that names its three
+required functions (init, train_step, sample) and declares its optional hooks; the training
+loop and the commands call only those, so they never branch on algorithm names.
 """
 
 from v101jax.algorithms import (
@@ -17,19 +13,16 @@ from v101jax.algorithms import (
     vqvae,
     vqvae_prior,
 )
+from v101jax.algorithms.contract import Algorithm
 from v101jax.core.errors import ConfigError
 
-REGISTRY = {
-    "autoencoder": autoencoder,
-    "diffusion": diffusion,
-    "gan": gan,
-    "score_sde": score_sde,
-    "vqvae": vqvae,
-    "vqvae_prior": vqvae_prior,
+REGISTRY: dict[str, Algorithm] = {
+    module.ALGORITHM.name: module.ALGORITHM
+    for module in (autoencoder, diffusion, gan, score_sde, vqvae, vqvae_prior)
 }
 
 
-def get_algorithm(name: str):
+def get_algorithm(name: str) -> Algorithm:
     try:
         return REGISTRY[name]
     except KeyError:
@@ -39,8 +32,5 @@ def get_algorithm(name: str):
 
 
 def num_sample_classes(config) -> int:
-    """Classes a config's samples are conditioned on (labels= of `sample`); 0 = unconditional."""
-    algorithm = get_algorithm(config.algorithm)
-    if not hasattr(algorithm, "num_sample_classes"):
-        return 0
-    return algorithm.num_sample_classes(config)
+    """Classes a config's samples are conditioned on (inputs["labels"]); 0 = unconditional."""
+    return get_algorithm(config.algorithm).classes(config)

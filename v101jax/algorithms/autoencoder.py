@@ -24,9 +24,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from v101jax.core import optim, precision
+from v101jax.algorithms.contract import Algorithm, check_no_inputs
+from v101jax.core import optim, precision, train_state
 from v101jax.core.errors import ConfigError
-from v101jax.core.train_state import TrainState
+from v101jax.core.train_state import TrainState, gradient_step
 from v101jax.data import sample_shape
 from v101jax.metrics import image_quality
 from v101jax.models.autoencoder import Autoencoder
@@ -217,11 +218,13 @@ def loss_fn(params, apply_fn, config, batch, rng, step):
 def train_step(config, state: TrainState, batch, rng):
     """One optimiser step. Keys: fold_in(rng, state.step)."""
     step_key = jax.random.fold_in(rng, state.step)
-    grad_fn = jax.value_and_grad(
+    new_state, metrics, aux = gradient_step(
+        state,
         functools.partial(loss_fn, apply_fn=state.apply_fn, config=config),
-        has_aux=True,
+        batch=batch,
+        rng=step_key,
+        step=state.step,
     )
-    (_, aux), grads = grad_fn(state.params, batch=batch, rng=step_key, step=state.step)
     # Running moments of the (mean) latents: a plain AE samples from N(mean, diag var).
     z = jax.lax.stop_gradient(aux["latents"])
     stats = state.model_state
@@ -233,15 +236,11 @@ def train_step(config, state: TrainState, batch, rng):
             jnp.var(z, 0), stats["latent_var"], 1 - LATENT_STATS_DECAY
         ),
     }
-    new_state = state.apply_gradients(grads, model_state=model_state)
-    metrics = dict(aux["scalars"])
-    metrics["grad_norm"] = optax.tree.norm(grads)
-    metrics["learning_rate"] = optim.current_learning_rate(new_state.opt_state)
-    return new_state, metrics
+    return new_state.replace(model_state=model_state), metrics
 
 
 def sampling_params(config, state):
-    return state.ema_params if config.sample.use_ema else state.params
+    return train_state.sampling_params(state, config.sample.use_ema)
 
 
 def elbo(config, params, apply_fn, x, rng):
@@ -332,8 +331,22 @@ def latent_prior(config, state: TrainState):
     return stats["latent_mean"], jnp.sqrt(stats["latent_var"])
 
 
-def sample(config, state: TrainState, rng, num_samples: int):
-    """Decodes latents from `latent_prior` (VAE: z ~ N(0, I)) to mean images [N, H, W, C]."""
+def sample(config, state: TrainState, rng, num_samples: int, *, inputs=None):
+    """Decodes latents from `latent_prior` (VAE: z ~ N(0, I)) to mean images [N, H, W, C];
+    unconditional (`inputs` must be None)."""
+    check_no_inputs(config, inputs)
     mean, std = latent_prior(config, state)
     eps = jax.random.normal(rng, (num_samples, config.autoencoder.latent_dim))
     return decode(config, state, mean + std * eps)
+
+
+ALGORITHM = Algorithm(
+    name="autoencoder",
+    init=init,
+    train_step=train_step,
+    sample=sample,
+    evaluate=evaluate,
+    encode=encode,
+    decode=decode,
+    latent_prior=latent_prior,
+)

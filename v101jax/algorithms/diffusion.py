@@ -2,8 +2,7 @@
 
 Training minimises the simple loss ‖y − f_θ(x_t, t)‖² with t uniform over 0 … T−1 (DDPM
 eq. 14), where the target y is ε (the paper's), x₀ or v (`config.diffusion.prediction`).
-Sampling runs the sampler named by `config.sample.sampler` (or the `sampler=` argument) on
-the EMA parameters by default.
+Sampling runs the sampler named by `config.sample.sampler` on the EMA parameters by default.
 
 With `config.conditioning.class_conditional`, the network also takes the class label, dropped
 to the null label with probability `conditioning.p_uncond` in training, and sampling applies
@@ -14,13 +13,12 @@ import functools
 
 import jax
 import jax.numpy as jnp
-import optax
 
+from v101jax.algorithms.contract import Algorithm
 from v101jax.core import optim, precision
 from v101jax.core.errors import ConfigError
-from v101jax.core.train_state import TrainState
-from v101jax.data import sample_shape
-from v101jax.data.pipeline import num_classes
+from v101jax.core.train_state import TrainState, gradient_step, sampling_params
+from v101jax.data import num_classes, sample_shape
 from v101jax.diffusion import guidance as cfg_guidance
 from v101jax.diffusion import process, samplers
 from v101jax.diffusion.schedules import schedule_from_config
@@ -30,10 +28,7 @@ from v101jax.nn.unet import UNet
 
 def num_sample_classes(config) -> int:
     """K for a class-conditional model (labels 0 … K−1, null label K), else 0."""
-    # .get: runs saved before conditioning existed have no such section.
-    conditioning = config.get("conditioning")
-    conditional = conditioning is not None and conditioning.class_conditional
-    return num_classes(config.data) if conditional else 0
+    return num_classes(config.data) if config.conditioning.class_conditional else 0
 
 
 def check_conditioning(config):
@@ -142,7 +137,7 @@ def train_step(config, state: TrainState, batch, rng):
     """One optimiser step. Keys: fold_in(rng, state.step)."""
     schedule = schedule_from_config(config.diffusion)
     step_key = jax.random.fold_in(rng, state.step)
-    return gradient_step(
+    new_state, metrics, _ = gradient_step(
         state,
         functools.partial(
             loss_fn,
@@ -152,9 +147,10 @@ def train_step(config, state: TrainState, batch, rng):
             prediction=config.diffusion.prediction,
             **conditioning_options(config),
         ),
-        batch,
-        step_key,
+        batch=batch,
+        rng=step_key,
     )
+    return new_state, metrics
 
 
 def conditioning_options(config) -> dict:
@@ -163,24 +159,27 @@ def conditioning_options(config) -> dict:
     return {"num_classes": k, "p_uncond": config.conditioning.p_uncond if k else 0.0}
 
 
-def gradient_step(state: TrainState, loss, batch, rng):
-    """One optimiser step on `loss(params, batch=, rng=) -> (loss, aux)`, with the metrics
-    every denoiser logs; shared with the score-SDE algorithm."""
-    grad_fn = jax.value_and_grad(loss, has_aux=True)
-    (_, aux), grads = grad_fn(state.params, batch=batch, rng=rng)
-    new_state = state.apply_gradients(grads)
-    metrics = dict(aux["scalars"])
-    metrics["grad_norm"] = optax.tree.norm(grads)
-    metrics["learning_rate"] = optim.current_learning_rate(new_state.opt_state)
-    return new_state, metrics
-
-
-def default_labels(config, num_samples: int):
-    """Labels 0, 1, …, K−1, 0, 1, … of a class-conditional model; None otherwise."""
+def sampling_inputs(config, num_samples: int, held_out):
+    """{"labels": 0, 1, …, K−1, 0, 1, …} of a class-conditional model; None otherwise."""
+    del held_out  # labels only
     k = num_sample_classes(config)
     if not k:
         return None
-    return jnp.arange(num_samples, dtype=jnp.int32) % k
+    return {"labels": jnp.arange(num_samples, dtype=jnp.int32) % k}
+
+
+def sample_labels(config, num_samples: int, inputs):
+    """The labels `sample` conditions on: inputs["labels"] (default 0, 1, …, K−1, 0, … for a
+    class-conditional model); a ConfigError for inputs the model does not take."""
+    inputs = dict(inputs or {})
+    labels = inputs.pop("labels", None)
+    if inputs:
+        raise ConfigError(
+            f"{config.algorithm} samples take inputs['labels'] only, not {sorted(inputs)}"
+        )
+    if labels is None:
+        labels = (sampling_inputs(config, num_samples, None) or {}).get("labels")
+    return labels
 
 
 def network_fn(config, state: TrainState, labels=None, guidance=None, apply=None):
@@ -203,10 +202,10 @@ def network_fn(config, state: TrainState, labels=None, guidance=None, apply=None
             "labels and guidance need a class-conditional model "
             "(conditioning.class_conditional=True)"
         )
-    params = state.ema_params if config.sample.use_ema else state.params
+    params = sampling_params(state, config.sample.use_ema)
     if not k:
         return lambda x, t: apply(params, x, t, None)
-    guidance = config.sample.get("guidance", 0.0) if guidance is None else guidance
+    guidance = config.sample.guidance if guidance is None else guidance
     if labels is None:
         raise ValueError("a class-conditional model samples with labels")
     labels = jnp.asarray(labels, jnp.int32)
@@ -229,50 +228,52 @@ def noise_predictor(config, state: TrainState, labels=None, guidance=None):
     return eps_fn
 
 
-def sample(
-    config,
-    state: TrainState,
-    rng,
-    num_samples: int,
-    *,
-    sampler: str | None = None,
-    num_steps: int | None = None,
-    eta: float | None = None,
-    guidance: float | None = None,
-    labels=None,
-):
-    """Draws `num_samples` samples in [-1, 1] (images NHWC, or points [N, D]).
+def sample(config, state: TrainState, rng, num_samples: int, *, inputs=None):
+    """Draws `num_samples` samples in [-1, 1] (images NHWC, or points [N, D]) with the sampler
+    of config.sample: `sampler` ("ddpm" or "ddim"), DDIM's `num_steps`, `eta` and
+    `timestep_spacing`, `clip_x0`, and the guidance scale `guidance`.
 
-    Args:
-      sampler: "ddpm" or "ddim" (default config.sample.sampler).
-      num_steps: DDIM steps (default config.sample.num_steps); DDPM always runs all T.
-      eta: DDIM η (default config.sample.eta).
-      guidance: classifier-free guidance scale w (default config.sample.guidance).
-      labels: int [num_samples] classes of a class-conditional model (default 0, 1, …).
+    inputs: {"labels": int [num_samples]} classes of a class-conditional model (default 0,
+    1, …, K−1, 0, …).
     """
-    sampler = sampler or config.sample.sampler
-    num_steps = num_steps or config.sample.num_steps
-    eta = config.sample.eta if eta is None else eta
-    if labels is None:
-        labels = default_labels(config, num_samples)
+    s = config.sample
+    labels = sample_labels(config, num_samples, inputs)
     schedule = schedule_from_config(config.diffusion)
-    eps_fn = noise_predictor(config, state, labels, guidance)
+    eps_fn = noise_predictor(config, state, labels)
     noise_key, loop_key = jax.random.split(rng)
     x_T = jax.random.normal(
         noise_key, (num_samples,) + sample_shape(config.data), jnp.float32
     )
-    if sampler not in samplers.SAMPLERS:
+    if s.sampler not in samplers.SAMPLERS:
         raise ConfigError(
-            f"sample.sampler={sampler!r} is not one of: {', '.join(samplers.SAMPLERS)}"
+            f"sample.sampler={s.sampler!r} is not one of: {', '.join(samplers.SAMPLERS)}"
         )
     update, plan = samplers.sampler_steps(
-        sampler,
+        s.sampler,
         eps_fn,
         schedule,
         loop_key,
-        num_steps=num_steps,
-        eta=eta,
-        clip_x0=config.sample.clip_x0,
-        spacing=config.sample.timestep_spacing,
+        num_steps=s.num_steps,
+        eta=s.eta,
+        clip_x0=s.clip_x0,
+        spacing=s.timestep_spacing,
     )
     return samplers.scan_updates(update, x_T, plan)
+
+
+ALGORITHM = Algorithm(
+    name="diffusion",
+    init=init,
+    train_step=train_step,
+    sample=sample,
+    sample_options=(
+        "sampler",
+        "num_steps",
+        "eta",
+        "guidance",
+        "clip_x0",
+        "timestep_spacing",
+    ),
+    num_sample_classes=num_sample_classes,
+    sampling_inputs=sampling_inputs,
+)

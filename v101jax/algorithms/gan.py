@@ -16,54 +16,34 @@ stabilisers, `config.model` the networks:
   minibatch_kernels B and minibatch_kernel_dim C), optim (G) / d_optim (D) learning rates (TTUR),
   optim.ema_decay (EMA of the generator's weights; sampling uses it)
 
-The state holds one TrainState per network; `state.step` is the generator's step. One
+The state is a MultiState with the networks "gen" and "disc"; `state.step` is the
+generator's step. One
 `train_step` call runs the n_critic discriminator updates (a `lax.scan`) and then the
 generator update. `data.batch_size` real examples are used per generator step: the critic
 updates take consecutive slices of batch_size / n_critic each (fresh real data every critic
 step, as in WGAN's algorithm 1), and the generator update uses the same slice size.
 """
 
-import flax.struct
 import jax
 import jax.numpy as jnp
-import optax
 
+from v101jax.algorithms.contract import Algorithm
 from v101jax.core import optim, precision
 from v101jax.core.errors import ConfigError
-from v101jax.core.train_state import TrainState
-from v101jax.data import sample_shape
-from v101jax.data.pipeline import TOY_SOURCES, num_classes
+from v101jax.core.train_state import (
+    MultiState,
+    TrainState,
+    gradient_step,
+    sampling_params,
+)
+from v101jax.data import num_classes, sample_shape
+from v101jax.data.pipeline import TOY_SOURCES
 from v101jax.gan import diagnostics, losses
 from v101jax.models import gan as nets
 
 CONDITIONINGS = ("none", "concat", "projection", "acgan")
 # A constant key: the diversity metric follows one fixed batch of z through training.
 _DIVERSITY_KEY = 20141210
-
-
-class GANState(flax.struct.PyTreeNode):
-    """Generator and discriminator train states; `step` counts generator updates."""
-
-    gen: TrainState
-    disc: TrainState
-
-    @property
-    def step(self):
-        return self.gen.step
-
-    @property
-    def params(self) -> dict:
-        """Both networks' parameters (for counting and inspection)."""
-        return {"gen": self.gen.params, "disc": self.disc.params}
-
-    def checkpoint_tree(self) -> dict:
-        return {"gen": self.gen.checkpoint_tree(), "disc": self.disc.checkpoint_tree()}
-
-    def from_checkpoint_tree(self, tree: dict) -> "GANState":
-        return self.replace(
-            gen=self.gen.from_checkpoint_tree(tree["gen"]),
-            disc=self.disc.from_checkpoint_tree(tree["disc"]),
-        )
 
 
 def is_conditional(config) -> bool:
@@ -88,10 +68,9 @@ def make_networks(config):
         "aux_classes": aux_classes,
         "spectral_norm": m.spectral_norm,
         "minibatch_std": m.minibatch_std,
-        # .get: runs saved before minibatch discrimination existed lack these fields.
-        "minibatch_discrimination": m.get("minibatch_discrimination", False),
-        "minibatch_kernels": m.get("minibatch_kernels", 100),
-        "minibatch_kernel_dim": m.get("minibatch_kernel_dim", 5),
+        "minibatch_discrimination": m.minibatch_discrimination,
+        "minibatch_kernels": m.minibatch_kernels,
+        "minibatch_kernel_dim": m.minibatch_kernel_dim,
     }
     if m.name == "mlp":
         gen = nets.MLPGenerator(
@@ -181,7 +160,7 @@ def validate(config):
         )
 
 
-def init(config, rng, example_batch) -> GANState:
+def init(config, rng, example_batch) -> MultiState:
     """Builds both networks, their optimisers and the generator's EMA."""
     validate(config)
     gen_model, disc_model = make_networks(config)
@@ -208,7 +187,7 @@ def init(config, rng, example_batch) -> GANState:
         model_state={k: v for k, v in d_vars.items() if k != "params"},
         ema_decay=0.0,  # only the generator is averaged
     )
-    return GANState(gen=gen, disc=disc)
+    return MultiState(networks={"gen": gen, "disc": disc}, primary="gen")
 
 
 def _apply(ts: TrainState, params, *args, train: bool):
@@ -281,20 +260,20 @@ def discriminator_step(config, gen: TrainState, disc: TrainState, batch, rng):
             scalars["real_class_accuracy"] = jnp.mean(
                 jnp.argmax(class_logits[:b], -1) == labels
             )
-        return loss, (new_state, scalars)
+        scalars["d_loss"] = loss
+        return loss, {"scalars": scalars, "model_state": new_state}
 
-    (loss, (new_state, scalars)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        disc.params
-    )
-    disc = disc.apply_gradients(grads, model_state=new_state)
+    disc, metrics, _ = gradient_step(disc, loss_fn)
     if g.clip_value > 0:
         disc = disc.replace(
             params=jax.tree.map(
                 lambda p: jnp.clip(p, -g.clip_value, g.clip_value), disc.params
             )
         )
-    scalars.update(d_loss=loss, d_grad_norm=optax.tree.norm(grads))
-    return disc, scalars
+    # The rate is logged once per step, from the last update (train_step).
+    del metrics["learning_rate"]
+    metrics["d_grad_norm"] = metrics.pop("grad_norm")
+    return disc, metrics
 
 
 def generator_step(config, gen: TrainState, disc: TrainState, batch, rng):
@@ -320,14 +299,13 @@ def generator_step(config, gen: TrainState, disc: TrainState, batch, rng):
             class_loss = losses.classification_loss(aux["class_logits"], fake_labels)
             loss = loss + g.aux_weight * class_loss
             scalars["g_class_loss"] = class_loss
-        return loss, (new_state, scalars)
+        scalars["g_loss"] = loss
+        return loss, {"scalars": scalars, "model_state": new_state}
 
-    (loss, (new_state, scalars)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        gen.params
-    )
-    gen = gen.apply_gradients(grads, model_state=new_state)
-    scalars.update(g_loss=loss, g_grad_norm=optax.tree.norm(grads))
-    return gen, scalars
+    gen, metrics, _ = gradient_step(gen, loss_fn)
+    del metrics["learning_rate"]
+    metrics["g_grad_norm"] = metrics.pop("grad_norm")
+    return gen, metrics
 
 
 def diversity_metrics(config, gen: TrainState, real):
@@ -337,8 +315,7 @@ def diversity_metrics(config, gen: TrainState, real):
     """
     n = config.gan.diversity_samples
     z, _ = _latents_and_labels(config, jax.random.PRNGKey(_DIVERSITY_KEY), n)
-    labels = _default_labels(config, n)
-    fake, _ = _apply(gen, gen.params, z, labels, train=False)
+    fake, _ = _apply(gen, gen.params, z, _labels_or_zeros(config, n), train=False)
     diversity = diagnostics.mean_pairwise_distance(fake)
     return {
         "diversity": diversity,
@@ -346,7 +323,7 @@ def diversity_metrics(config, gen: TrainState, real):
     }
 
 
-def train_step(config, state: GANState, batch, rng):
+def train_step(config, state: MultiState, batch, rng):
     """n_critic discriminator updates, then one generator update; one call, pure.
 
     The critic updates are unrolled in the program (gan.unroll_critic) or a `lax.scan`.
@@ -355,6 +332,7 @@ def train_step(config, state: GANState, batch, rng):
     update i folds in i.
     """
     k = config.gan.n_critic
+    gen, disc = state["gen"], state["disc"]
     d_key, g_key = jax.random.split(jax.random.fold_in(rng, state.step))
     # [B, ...] → [n_critic, B / n_critic, ...]: fresh real data for every critic update.
     slices = jax.tree.map(lambda a: a.reshape((k, -1) + a.shape[1:]), batch)
@@ -362,64 +340,79 @@ def train_step(config, state: GANState, batch, rng):
     def critic_update(disc, inputs):
         batch_slice, i = inputs
         return discriminator_step(
-            config, state.gen, disc, batch_slice, jax.random.fold_in(d_key, i)
+            config, gen, disc, batch_slice, jax.random.fold_in(d_key, i)
         )
 
     if config.gan.unroll_critic:
         # n_critic copies of the update in the program: XLA's CPU backend runs convolutions
         # inside a loop body several times slower (jax#12868; benchmarks/RESULTS.md).
-        disc, per_update = state.disc, []
+        per_update = []
         for i in range(k):
             batch_slice = jax.tree.map(lambda a, i=i: a[i], slices)
             disc, scalars = critic_update(disc, (batch_slice, i))
             per_update.append(scalars)
         d_scalars = jax.tree.map(lambda *v: jnp.stack(v), *per_update)
     else:
-        disc, d_scalars = jax.lax.scan(
-            critic_update, state.disc, (slices, jnp.arange(k))
-        )
+        disc, d_scalars = jax.lax.scan(critic_update, disc, (slices, jnp.arange(k)))
     d_scalars = jax.tree.map(lambda v: jnp.mean(v, axis=0), d_scalars)
     last_slice = jax.tree.map(lambda a: a[-1], slices)
-    gen, g_scalars = generator_step(config, state.gen, disc, last_slice, g_key)
+    gen, g_scalars = generator_step(config, gen, disc, last_slice, g_key)
     metrics = {**d_scalars, **g_scalars}
     metrics["g_learning_rate"] = optim.current_learning_rate(gen.opt_state)
     metrics["d_learning_rate"] = optim.current_learning_rate(disc.opt_state)
     if config.gan.diversity_samples:
         metrics.update(diversity_metrics(config, gen, batch["x"]))
-    return GANState(gen=gen, disc=disc), metrics
+    return state.replace_networks(gen=gen, disc=disc), metrics
 
 
-def _default_labels(config, num_samples: int):
-    """Labels 0, 1, …, K−1, 0, 1, … for conditional models (zeros otherwise)."""
-    if is_conditional(config):
-        return jnp.arange(num_samples, dtype=jnp.int32) % num_classes(config.data)
-    return jnp.zeros((num_samples,), jnp.int32)
+def sampling_inputs(config, num_samples: int, held_out):
+    """{"labels": 0, 1, …, K−1, 0, …} for conditional models; None otherwise."""
+    del held_out  # labels only
+    if not is_conditional(config):
+        return None
+    k = num_classes(config.data)
+    return {"labels": jnp.arange(num_samples, dtype=jnp.int32) % k}
 
 
-def sample(
-    config,
-    state: GANState,
-    rng,
-    num_samples: int,
-    *,
-    labels=None,
-    use_ema: bool | None = None,
-):
-    """G(z) for z ~ N(0, I): images NHWC in [-1, 1] (points [N, D] for 2-D data).
+def _labels_or_zeros(config, num_samples: int):
+    """G's label input: 0, 1, …, K−1, 0, … for conditional models (zeros otherwise)."""
+    inputs = sampling_inputs(config, num_samples, None)
+    if inputs is None:
+        return jnp.zeros((num_samples,), jnp.int32)
+    return inputs["labels"]
 
-    Args:
-      labels: int [num_samples] classes for conditional models (default 0, 1, …, K−1, 0, …).
-      use_ema: sample with the generator's EMA weights (default config.sample.use_ema).
+
+def sample(config, state: MultiState, rng, num_samples: int, *, inputs=None):
+    """G(z) for z ~ N(0, I) with the generator's EMA weights unless config.sample.use_ema is
+    off: images NHWC in [-1, 1] (points [N, D] for 2-D data).
+
+    inputs: {"labels": int [num_samples]} classes of a conditional model (default 0, 1, …,
+    K−1, 0, …).
     """
-    use_ema = config.sample.use_ema if use_ema is None else use_ema
-    gen = state.gen
-    params = gen.ema_params if use_ema else gen.params
-    z, _ = _latents_and_labels(config, rng, num_samples)
+    inputs = dict(inputs or {})
+    labels = inputs.pop("labels", None)
+    if inputs:
+        raise ConfigError(
+            f"GAN samples take inputs['labels'] only, not {sorted(inputs)}"
+        )
     if labels is None:
-        labels = _default_labels(config, num_samples)
+        labels = _labels_or_zeros(config, num_samples)
     elif not is_conditional(config):
         raise ConfigError(
-            "labels= needs a conditional model (gan.conditioning != 'none')"
+            "labels need a conditional model (gan.conditioning != 'none')"
         )
+    gen = state["gen"]
+    z, _ = _latents_and_labels(config, rng, num_samples)
+    params = sampling_params(gen, config.sample.use_ema)
     samples, _ = _apply(gen, params, z, jnp.asarray(labels, jnp.int32), train=False)
     return samples
+
+
+ALGORITHM = Algorithm(
+    name="gan",
+    init=init,
+    train_step=train_step,
+    sample=sample,
+    num_sample_classes=num_sample_classes,
+    sampling_inputs=sampling_inputs,
+)

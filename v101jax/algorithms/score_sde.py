@@ -26,9 +26,10 @@ import jax
 import jax.numpy as jnp
 
 from v101jax.algorithms import diffusion
-from v101jax.algorithms.diffusion import default_labels, num_sample_classes
+from v101jax.algorithms.contract import Algorithm
+from v101jax.algorithms.diffusion import num_sample_classes
 from v101jax.core.errors import ConfigError
-from v101jax.core.train_state import TrainState
+from v101jax.core.train_state import TrainState, gradient_step
 from v101jax.data import sample_shape
 from v101jax.diffusion import guidance as cfg_guidance
 from v101jax.diffusion import sde_samplers
@@ -135,7 +136,7 @@ def loss_fn(
 def train_step(config, state: TrainState, batch, rng):
     """One optimiser step. Keys: fold_in(rng, state.step)."""
     step_key = jax.random.fold_in(rng, state.step)
-    return diffusion.gradient_step(
+    new_state, metrics, _ = gradient_step(
         state,
         functools.partial(
             loss_fn,
@@ -146,9 +147,10 @@ def train_step(config, state: TrainState, batch, rng):
             scale_input=config.sde.scale_input,
             **diffusion.conditioning_options(config),
         ),
-        batch,
-        step_key,
+        batch=batch,
+        rng=step_key,
     )
+    return new_state, metrics
 
 
 def eps_network(config, state: TrainState, labels=None, guidance=None):
@@ -166,59 +168,47 @@ def eps_network(config, state: TrainState, labels=None, guidance=None):
     return diffusion.network_fn(config, state, labels, guidance, apply=apply)
 
 
-def sample(
-    config,
-    state: TrainState,
-    rng,
-    num_samples: int,
-    *,
-    sampler: str | None = None,
-    num_steps: int | None = None,
-    eta: float | None = None,
-    guidance=None,
-    labels=None,
-):
-    """Draws `num_samples` samples (images NHWC in about [-1, 1], or points [N, D]).
+def sample(config, state: TrainState, rng, num_samples: int, *, inputs=None):
+    """Draws `num_samples` samples (images NHWC in about [-1, 1], or points [N, D]) with the
+    sampler of config.sample: `sampler` ("em", "pc" or "ode"), the em/pc grid's `num_steps`
+    (the ODE is adaptive), pc's `predictor`, `corrector_steps` and `snr`, the ODE's
+    `ode_solver`, `ode_rtol` and `ode_atol`, and the guidance scale `guidance`.
 
-    Args:
-      sampler: "em", "pc" or "ode" (default config.sample.sampler).
-      num_steps: grid steps of em/pc (default config.sample.num_steps); the ODE is adaptive.
-      eta: DDIM's η, which has no meaning here: must be None.
-      guidance: classifier-free guidance scale w (default config.sample.guidance).
-      labels: int [num_samples] classes of a class-conditional model (default 0, 1, …).
+    inputs: {"labels": int [num_samples]} classes of a class-conditional model (default 0,
+    1, …, K−1, 0, …).
     """
-    sampler = sampler or config.sample.sampler
-    num_steps = num_steps or config.sample.num_steps
-    if sampler not in SAMPLERS:
+    s = config.sample
+    if s.sampler not in SAMPLERS:
         raise ConfigError(
-            f"sample.sampler={sampler!r} is not one of: {', '.join(SAMPLERS)}"
+            f"sample.sampler={s.sampler!r} is not one of: {', '.join(SAMPLERS)}"
         )
-    if eta is not None:
-        raise ConfigError("eta is a DDIM option; score-SDE samplers do not take it")
     sde = sde_from_config(config.sde)
-    if labels is None:
-        labels = default_labels(config, num_samples)
-    eps_fn = eps_network(config, state, labels=labels, guidance=guidance)
+    labels = diffusion.sample_labels(config, num_samples, inputs)
+    eps_fn = eps_network(config, state, labels=labels)
     prior_key, loop_key = jax.random.split(rng)
     x_1 = sde.prior_sample(prior_key, (num_samples,) + sample_shape(config.data))
-    s = config.sample
-    if sampler == "em":
+    if s.sampler == "em":
         return sde_samplers.em_sample(
-            sde, eps_fn, x_1, loop_key, num_steps=num_steps, eps=config.sde.sampling_eps
+            sde,
+            eps_fn,
+            x_1,
+            loop_key,
+            num_steps=s.num_steps,
+            eps=config.sde.sampling_eps,
         )
-    if sampler == "pc":
+    if s.sampler == "pc":
         return sde_samplers.pc_sample(
             sde,
             eps_fn,
             x_1,
             loop_key,
-            num_steps=num_steps,
+            num_steps=s.num_steps,
             eps=config.sde.sampling_eps,
             predictor=s.predictor,
             corrector_steps=s.corrector_steps,
             snr=s.snr,
         )
-    x, _ = ode_sample(config, state, x_1, labels=labels, guidance=guidance)
+    x, _ = ode_sample(config, state, x_1, labels=labels)
     return x
 
 
@@ -284,3 +274,24 @@ def bits_per_dim(config, state: TrainState, rng, batch):
         log_p, math.prod(shape), pixel_scale=128.0 if is_image else 1.0
     )
     return bpd, nfe
+
+
+ALGORITHM = Algorithm(
+    name="score_sde",
+    init=init,
+    train_step=train_step,
+    sample=sample,
+    sample_options=(
+        "sampler",
+        "num_steps",
+        "guidance",
+        "predictor",
+        "corrector_steps",
+        "snr",
+        "ode_solver",
+        "ode_rtol",
+        "ode_atol",
+    ),
+    num_sample_classes=num_sample_classes,
+    sampling_inputs=diffusion.sampling_inputs,
+)

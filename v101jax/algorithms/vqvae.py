@@ -23,9 +23,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from v101jax.core import optim, precision
+from v101jax.algorithms.contract import Algorithm, check_no_inputs
+from v101jax.core import optim, precision, train_state
 from v101jax.core.errors import ConfigError
-from v101jax.core.train_state import TrainState
+from v101jax.core.train_state import TrainState, gradient_step
 from v101jax.data import sample_shape
 from v101jax.metrics import image_quality
 from v101jax.models import autoencoder as ae_models
@@ -191,12 +192,11 @@ def update_codebook(config, state: TrainState, new_params, z_e, codes, rng):
 def train_step(config, state: TrainState, batch, rng):
     """One optimiser step plus the codebook update. Keys: fold_in(rng, state.step)."""
     step_key = jax.random.fold_in(rng, state.step)
-    grad_fn = jax.value_and_grad(
+    new_state, metrics, aux = gradient_step(
+        state,
         functools.partial(loss_fn, apply_fn=state.apply_fn, config=config),
-        has_aux=True,
+        batch=batch,
     )
-    (_, aux), grads = grad_fn(state.params, batch=batch)
-    new_state = state.apply_gradients(grads)
     codebook, model_state, num_dead = update_codebook(
         config, state, new_state.params, aux["z_e"], aux["codes"], step_key
     )
@@ -207,15 +207,12 @@ def train_step(config, state: TrainState, batch, rng):
         ema_params=with_codebook(new_state.ema_params, codebook),
         model_state=model_state,
     )
-    metrics = dict(aux["scalars"])
     metrics["dead_codes_restarted"] = num_dead.astype(jnp.float32)
-    metrics["grad_norm"] = optax.tree.norm(grads)
-    metrics["learning_rate"] = optim.current_learning_rate(new_state.opt_state)
     return new_state, metrics
 
 
 def sampling_params(config, state: TrainState):
-    return state.ema_params if config.sample.use_ema else state.params
+    return train_state.sampling_params(state, config.sample.use_ema)
 
 
 def encode(config, state: TrainState, x):
@@ -232,10 +229,10 @@ def encode_codes(config, state: TrainState, x):
     return ae_models.nearest_code(z_e, params["quantizer"]["codebook"])
 
 
-def decode(config, state: TrainState, z_e):
-    """Quantises z_e [B, h, w, D] and decodes it to images in [-1, 1]."""
+def decode(config, state: TrainState, z):
+    """Quantises encoder outputs z_e = z [B, h, w, D] and decodes them to images in [-1, 1]."""
     params = sampling_params(config, state)
-    codes = ae_models.nearest_code(z_e, params["quantizer"]["codebook"])
+    codes = ae_models.nearest_code(z, params["quantizer"]["codebook"])
     return decode_codes(config, state, codes)
 
 
@@ -268,13 +265,25 @@ def evaluate(config, state: TrainState, batch, rng):
     }
 
 
-def sample(config, state: TrainState, rng, num_samples: int):
+def sample(config, state: TrainState, rng, num_samples: int, *, inputs=None):
     """Baseline samples: every position's code drawn independently from the codebook usage.
 
     These show what the codebook holds, not the data distribution; `vqvae_prior` samples the
     learned prior over whole code grids.
     """
+    check_no_inputs(config, inputs)
     h, w = latent_grid_shape(config)
     logits = jnp.log(state.model_state["usage"] + 1e-6)
     codes = jax.random.categorical(rng, logits, shape=(num_samples, h, w))
     return decode_codes(config, state, codes)
+
+
+ALGORITHM = Algorithm(
+    name="vqvae",
+    init=init,
+    train_step=train_step,
+    sample=sample,
+    evaluate=evaluate,
+    encode=encode,
+    decode=decode,
+)

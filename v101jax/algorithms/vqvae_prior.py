@@ -1,10 +1,16 @@
 """A learned autoregressive prior over the code grids of a frozen VQ-VAE (second stage).
 
-The VQ-VAE trained by `configs/vqvae.py` is loaded from `config.prior.vqvae_workdir` (its
-config.json and newest checkpoint) and kept frozen. Training encodes each batch to its code grid
-[B, h, w], flattens it in raster order and fits a causal transformer by maximum likelihood:
-p(c) = Π_i p(c_i | c_<i). `sample` draws whole code grids position by position inside one
-compiled `lax.fori_loop` and decodes them with the frozen decoder.
+The VQ-VAE trained by `configs/vqvae.py` is the frozen first stage. At start-up, outside jit,
+the loop resolves it once (`ALGORITHM.first_stage`): its resolved config is copied from
+`config.prior.vqvae_workdir/config.json` into `config.prior.vqvae` (and so into this run's
+config.json), and a fresh run loads its newest checkpoint into the state's `frozen`
+entries, which this run's checkpoints hold too. Nothing here opens a file afterwards: a
+trained prior samples after the VQ-VAE's workdir is gone.
+
+Training encodes each batch to its code grid [B, h, w], flattens it in raster order and fits a
+causal transformer by maximum likelihood: p(c) = Π_i p(c_i | c_<i). `sample` draws whole code
+grids position by position inside one compiled `lax.fori_loop` (softmax temperature
+`config.sample.temperature`) and decodes them with the frozen decoder.
 """
 
 import functools
@@ -12,58 +18,31 @@ import json
 import math
 import os
 
-import flax.serialization
-import flax.struct
 import jax
 import jax.numpy as jnp
 import ml_collections
-import numpy as np
 import optax
 
 from v101jax.algorithms import vqvae
+from v101jax.algorithms.contract import Algorithm, FirstStage, check_no_inputs
 from v101jax.core import optim, precision
 from v101jax.core.checkpoint import Checkpointer
 from v101jax.core.errors import CheckpointError, ConfigError
-from v101jax.core.train_state import TrainState
-from v101jax.data import sample_shape
+from v101jax.core.train_state import (
+    MultiState,
+    TrainState,
+    gradient_step,
+    sampling_params,
+)
+from v101jax.data import example_batch, sample_shape
 from v101jax.models.code_prior import CausalTransformer
 
 
-class PriorState(flax.struct.PyTreeNode):
-    """The prior's train state and the frozen VQ-VAE's parameters (checkpointed together)."""
-
-    prior: TrainState
-    vqvae_params: dict
-    vqvae_model_state: dict
-    vqvae_apply_fn: object = flax.struct.field(pytree_node=False)
-
-    @property
-    def step(self):
-        return self.prior.step
-
-    def checkpoint_tree(self) -> dict:
-        return {
-            "prior": self.prior.checkpoint_tree(),
-            "vqvae_params": flax.serialization.to_state_dict(self.vqvae_params),
-            "vqvae_model_state": flax.serialization.to_state_dict(
-                self.vqvae_model_state
-            ),
-        }
-
-    def from_checkpoint_tree(self, tree: dict) -> "PriorState":
-        return self.replace(
-            prior=self.prior.from_checkpoint_tree(tree["prior"]),
-            vqvae_params=flax.serialization.from_state_dict(
-                self.vqvae_params, tree["vqvae_params"]
-            ),
-            vqvae_model_state=flax.serialization.from_state_dict(
-                self.vqvae_model_state, tree["vqvae_model_state"]
-            ),
-        )
-
-
-def vqvae_config(config) -> ml_collections.ConfigDict:
-    """The frozen VQ-VAE's resolved config, read from its workdir's config.json."""
+def resolve_vqvae(config) -> ml_collections.ConfigDict:
+    """`config` with the frozen VQ-VAE's resolved config, read from
+    prior.vqvae_workdir/config.json, in `prior.vqvae` (unchanged when it is already there)."""
+    if "algorithm" in config.prior.vqvae:
+        return config
     workdir = config.prior.vqvae_workdir
     if not workdir:
         raise ConfigError(
@@ -89,52 +68,74 @@ def vqvae_config(config) -> ml_collections.ConfigDict:
             f"{sample_shape(config.data)}, the VQ-VAE in prior.vqvae_workdir was trained on "
             f"{sample_shape(vq_config.data)}"
         )
+    config = config.copy_and_resolve_references()
+    config.prior.vqvae = vq_config
+    return config
+
+
+def vqvae_config(config) -> ml_collections.ConfigDict:
+    """The frozen VQ-VAE's resolved config (`prior.vqvae`, filled by `resolve_vqvae`)."""
+    vq_config = config.prior.vqvae
+    if "algorithm" not in vq_config:
+        raise ConfigError(
+            "prior.vqvae is empty: the VQ-VAE of prior.vqvae_workdir is resolved when "
+            "training starts (experiments.main), or by vqvae_prior.resolve_vqvae(config)"
+        )
     return vq_config
 
 
-def load_frozen_vqvae(config):
-    """(VQ-VAE config, its newest checkpointed train state) from prior.vqvae_workdir."""
+def _vqvae_init(vq_config):
+    return functools.partial(vqvae.init, vq_config)
+
+
+def load_vqvae(config, state: MultiState) -> MultiState:
+    """The fresh `state` with the frozen entries set to the newest checkpoint of
+    prior.vqvae_workdir (its sampling parameters and model state)."""
     vq_config = vqvae_config(config)
     directory = os.path.join(config.prior.vqvae_workdir, "checkpoints")
-    example = {
-        "x": np.zeros((1,) + sample_shape(vq_config.data), np.float32),
-        "label": np.zeros((1,), np.int32),
-    }
-    init_fn = functools.partial(vqvae.init, vq_config)
-    # Evaluated eagerly even when called while `init` is being traced (eval_shape / jit).
-    with jax.ensure_compile_time_eval():
-        abstract = jax.eval_shape(init_fn, jax.random.PRNGKey(0), example)
-        device = jax.local_devices()[0]
-        target = jax.tree.map(
-            lambda s: jax.ShapeDtypeStruct(
-                s.shape, s.dtype, sharding=jax.sharding.SingleDeviceSharding(device)
-            ),
-            abstract.checkpoint_tree(),
+    init_fn = _vqvae_init(vq_config)
+    abstract = jax.eval_shape(
+        init_fn, jax.random.PRNGKey(0), example_batch(vq_config.data, 1)
+    )
+    device = jax.local_devices()[0]
+    target = jax.tree.map(
+        lambda s: jax.ShapeDtypeStruct(
+            s.shape, s.dtype, sharding=jax.sharding.SingleDeviceSharding(device)
+        ),
+        abstract.checkpoint_tree(),
+    )
+    tree = None
+    if os.path.isdir(directory):
+        ckpt = Checkpointer(directory, max_to_keep=vq_config.train.keep_checkpoints)
+        try:
+            _, tree = ckpt.restore_latest(target)
+        finally:
+            ckpt.close()
+    if tree is None:
+        raise CheckpointError(
+            f"prior.vqvae_workdir={config.prior.vqvae_workdir!r} holds no VQ-VAE "
+            "checkpoint"
         )
-        tree = None
-        if os.path.isdir(directory):
-            ckpt = Checkpointer(directory, max_to_keep=vq_config.train.keep_checkpoints)
-            try:
-                _, tree = ckpt.restore_latest(target)
-            finally:
-                ckpt.close()
-        if tree is None:
-            raise CheckpointError(
-                f"prior.vqvae_workdir={config.prior.vqvae_workdir!r} holds no VQ-VAE "
-                "checkpoint"
-            )
-        return vq_config, abstract.from_checkpoint_tree(tree)
+    vq_state = abstract.from_checkpoint_tree(tree)
+    return state.replace(
+        frozen={
+            "vqvae_params": vqvae.sampling_params(vq_config, vq_state),
+            "vqvae_model_state": vq_state.model_state,
+        }
+    )
 
 
-def frozen_vqvae(state: PriorState) -> TrainState:
+def frozen_vqvae(config, state: MultiState) -> TrainState:
     """The frozen VQ-VAE as a TrainState (for vqvae.encode_codes / decode_codes)."""
+    vq_config = vqvae_config(config)
+    params = state["vqvae_params"]
     return TrainState(
         step=jnp.zeros((), jnp.int32),
-        params=state.vqvae_params,
+        params=params,
         opt_state=(),
-        ema_params=state.vqvae_params,
-        model_state=state.vqvae_model_state,
-        apply_fn=state.vqvae_apply_fn,
+        ema_params=params,
+        model_state=state["vqvae_model_state"],
+        apply_fn=vqvae.make_model(vq_config).apply,
         tx=optax.identity(),
     )
 
@@ -148,8 +149,8 @@ def _validate(config):
         raise ConfigError(
             f"prior.width={p.width} must be a multiple of prior.num_heads={p.num_heads}"
         )
-    if p.temperature <= 0:
-        raise ConfigError(f"prior.temperature={p.temperature} must be > 0")
+    if config.sample.temperature <= 0:
+        raise ConfigError(f"sample.temperature={config.sample.temperature} must be > 0")
 
 
 def make_model(config, vq_config) -> CausalTransformer:
@@ -165,24 +166,28 @@ def make_model(config, vq_config) -> CausalTransformer:
     )
 
 
-def init(config, rng, example_batch) -> PriorState:
-    """Loads the frozen VQ-VAE and builds the prior, its optimiser and EMA."""
-    del example_batch  # the prior's inputs are code grids, shaped by the VQ-VAE
-    vq_config, vq_state = load_frozen_vqvae(config)
+def init(config, rng, example_batch) -> MultiState:
+    """Builds the prior, its optimiser and EMA; the frozen VQ-VAE entries hold freshly
+    initialised parameters of its shape until `load_vqvae` fills them in."""
+    vq_config = vqvae_config(config)
     model = make_model(config, vq_config)
     params = model.init(rng, jnp.zeros((1, model.seq_len), jnp.int32))["params"]
-    vq_params = vqvae.sampling_params(vq_config, vq_state)
-    return PriorState(
-        prior=TrainState.create(
-            apply_fn=model.apply,
-            params=params,
-            tx=optim.make_optimizer(config.optim, config.train.num_steps),
-            ema_decay=config.optim.ema_decay,
-            ema_warmup=config.optim.ema_warmup,
-        ),
-        vqvae_params=vq_params,
-        vqvae_model_state=vq_state.model_state,
-        vqvae_apply_fn=vq_state.apply_fn,
+    vq_state = _vqvae_init(vq_config)(jax.random.fold_in(rng, 1), example_batch)
+    return MultiState(
+        networks={
+            "prior": TrainState.create(
+                apply_fn=model.apply,
+                params=params,
+                tx=optim.make_optimizer(config.optim, config.train.num_steps),
+                ema_decay=config.optim.ema_decay,
+                ema_warmup=config.optim.ema_warmup,
+            )
+        },
+        frozen={
+            "vqvae_params": vqvae.sampling_params(vq_config, vq_state),
+            "vqvae_model_state": vq_state.model_state,
+        },
+        primary="prior",
     )
 
 
@@ -192,10 +197,10 @@ def shift_right(codes, start_token: int):
     return jnp.concatenate([start, codes[:, :-1]], axis=1)
 
 
-def code_grids(config, state: PriorState, x):
+def code_grids(config, state: MultiState, x):
     """Flattened code grids [B, h·w] of images under the frozen VQ-VAE (raster order)."""
     vq_config = vqvae_config(config)
-    codes = vqvae.encode_codes(vq_config, frozen_vqvae(state), x)
+    codes = vqvae.encode_codes(vq_config, frozen_vqvae(config, state), x)
     return codes.reshape(codes.shape[0], -1)
 
 
@@ -207,41 +212,43 @@ def loss_fn(params, apply_fn, codes, num_codes: int):
     return jnp.mean(nll), {"scalars": {"loss": jnp.mean(nll), "accuracy": accuracy}}
 
 
-def train_step(config, state: PriorState, batch, rng):
+def train_step(config, state: MultiState, batch, rng):
     """One optimiser step of the prior on the batch's code grids (the VQ-VAE is frozen)."""
     del (
         rng
     )  # deterministic: the codes of a batch are fixed and the prior has no dropout
     codes = jax.lax.stop_gradient(code_grids(config, state, batch["x"]))
-    num_codes = vqvae_config(config).vqvae.num_codes
-    grad_fn = jax.value_and_grad(
-        functools.partial(loss_fn, apply_fn=state.prior.apply_fn, num_codes=num_codes),
-        has_aux=True,
+    prior = state["prior"]
+    prior, metrics, _ = gradient_step(
+        prior,
+        functools.partial(
+            loss_fn,
+            apply_fn=prior.apply_fn,
+            num_codes=vqvae_config(config).vqvae.num_codes,
+        ),
+        codes=codes,
     )
-    (loss, aux), grads = grad_fn(state.prior.params, codes=codes)
-    prior = state.prior.apply_gradients(grads)
-    metrics = dict(aux["scalars"])
     # −log p(codes) per image in nats (the prior's part of a likelihood bound).
-    metrics["nll_per_image"] = loss * codes.shape[1]
-    metrics["grad_norm"] = optax.tree.norm(grads)
-    metrics["learning_rate"] = optim.current_learning_rate(prior.opt_state)
-    return state.replace(prior=prior), metrics
+    metrics["nll_per_image"] = metrics["loss"] * codes.shape[1]
+    return state.replace_networks(prior=prior), metrics
 
 
-def sample_codes(config, state: PriorState, rng, num_samples: int, temperature=None):
-    """Code grids [N, h, w] drawn from the prior, one position after another (lax.fori_loop).
+def sample_codes(config, state: MultiState, rng, num_samples: int):
+    """Code grids [N, h, w] drawn from the prior at softmax temperature
+    config.sample.temperature, one position after another (lax.fori_loop).
 
     Every iteration re-runs the transformer on the whole (causally masked) sequence: positions
     after i are masked out, so their placeholder values do not matter.
     """
     vq_config = vqvae_config(config)
-    temperature = temperature or config.prior.temperature
+    temperature = config.sample.temperature
     num_codes = vq_config.vqvae.num_codes
     h, w = vqvae.latent_grid_shape(vq_config)
-    params = state.prior.ema_params if config.sample.use_ema else state.prior.params
+    prior = state["prior"]
+    params = sampling_params(prior, config.sample.use_ema)
 
     def body(i, codes):
-        logits = state.prior.apply_fn({"params": params}, shift_right(codes, num_codes))
+        logits = prior.apply_fn({"params": params}, shift_right(codes, num_codes))
         logits_i = jax.lax.dynamic_index_in_dim(logits, i, axis=1, keepdims=False)
         c = jax.random.categorical(jax.random.fold_in(rng, i), logits_i / temperature)
         return jax.lax.dynamic_update_index_in_dim(codes, c.astype(codes.dtype), i, 1)
@@ -252,32 +259,48 @@ def sample_codes(config, state: PriorState, rng, num_samples: int, temperature=N
     return codes.reshape(num_samples, h, w)
 
 
-def sample(config, state: PriorState, rng, num_samples: int, *, temperature=None):
-    """Images [N, H, W, C] in [-1, 1]: prior code grids decoded by the frozen VQ-VAE."""
-    codes = sample_codes(config, state, rng, num_samples, temperature)
-    return vqvae.decode_codes(vqvae_config(config), frozen_vqvae(state), codes)
+def sample(config, state: MultiState, rng, num_samples: int, *, inputs=None):
+    """Images [N, H, W, C] in [-1, 1]: prior code grids decoded by the frozen VQ-VAE;
+    unconditional (`inputs` must be None)."""
+    check_no_inputs(config, inputs)
+    codes = sample_codes(config, state, rng, num_samples)
+    return vqvae.decode_codes(vqvae_config(config), frozen_vqvae(config, state), codes)
 
 
-def encode(config, state: PriorState, x):
-    return vqvae.encode(vqvae_config(config), frozen_vqvae(state), x)
+def encode(config, state: MultiState, x):
+    return vqvae.encode(vqvae_config(config), frozen_vqvae(config, state), x)
 
 
-def decode(config, state: PriorState, z_e):
-    return vqvae.decode(vqvae_config(config), frozen_vqvae(state), z_e)
+def decode(config, state: MultiState, z):
+    return vqvae.decode(vqvae_config(config), frozen_vqvae(config, state), z)
 
 
-def reconstruct(config, state: PriorState, x):
+def reconstruct(config, state: MultiState, x):
     return decode(config, state, encode(config, state, x))
 
 
-def evaluate(config, state: PriorState, batch, rng):
+def evaluate(config, state: MultiState, batch, rng):
     """The frozen VQ-VAE's figures plus the prior's NLL of the batch's codes (nats per image
     and bits per code)."""
     vq_config = vqvae_config(config)
-    figures = vqvae.evaluate(vq_config, frozen_vqvae(state), batch, rng)
+    figures = vqvae.evaluate(vq_config, frozen_vqvae(config, state), batch, rng)
     codes = code_grids(config, state, batch["x"])
-    params = state.prior.ema_params if config.sample.use_ema else state.prior.params
-    nll, _ = loss_fn(params, state.prior.apply_fn, codes, vq_config.vqvae.num_codes)
+    prior = state["prior"]
+    params = sampling_params(prior, config.sample.use_ema)
+    nll, _ = loss_fn(params, prior.apply_fn, codes, vq_config.vqvae.num_codes)
     figures["prior_nll_per_image"] = nll * codes.shape[1]
     figures["prior_bits_per_code"] = nll / math.log(2.0)
     return figures
+
+
+ALGORITHM = Algorithm(
+    name="vqvae_prior",
+    init=init,
+    train_step=train_step,
+    sample=sample,
+    sample_options=("temperature",),
+    evaluate=evaluate,
+    first_stage=FirstStage(resolve=resolve_vqvae, load=load_vqvae),
+    encode=encode,
+    decode=decode,
+)

@@ -1,4 +1,5 @@
-"""The train state of one network: step, parameters, optimiser state, EMA and mutable state."""
+"""Train states: one network's (step, parameters, optimiser state, EMA, mutable state), the
+shared gradient step, and the state of algorithms with several networks or frozen stages."""
 
 from collections.abc import Callable
 from typing import Any
@@ -8,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from v101jax.core import ema
+from v101jax.core import ema, optim
 
 
 class TrainState(flax.struct.PyTreeNode):
@@ -75,3 +76,81 @@ class TrainState(flax.struct.PyTreeNode):
 
     def from_checkpoint_tree(self, tree: dict) -> "TrainState":
         return flax.serialization.from_state_dict(self, tree)
+
+
+def sampling_params(state: TrainState, use_ema: bool):
+    """The parameters a sampler uses: the EMA average, or the raw parameters."""
+    return state.ema_params if use_ema else state.params
+
+
+def gradient_step(state: TrainState, loss_fn, *args, **kwargs):
+    """One optimiser step of `state` on `loss_fn(params, *args, **kwargs) -> (loss, aux)`.
+
+    loss → gradients → the optimiser's chain (global-norm clipping, then Adam/RMSProp on the
+    schedule) → the EMA update, with the metrics every network logs. `aux` holds "scalars"
+    (logged as they are) and optionally "model_state" (the network's new mutable collections,
+    e.g. batch statistics, stored in the returned state).
+
+    Returns:
+      (new state, metrics, aux); metrics = aux["scalars"] plus grad_norm (before clipping)
+      and learning_rate (the rate this update used).
+    """
+    (_, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+        state.params, *args, **kwargs
+    )
+    new_state = state.apply_gradients(grads, model_state=aux.get("model_state"))
+    metrics = dict(aux["scalars"])
+    metrics["grad_norm"] = optax.tree.norm(grads)
+    metrics["learning_rate"] = optim.current_learning_rate(new_state.opt_state)
+    return new_state, metrics, aux
+
+
+class MultiState(flax.struct.PyTreeNode):
+    """The state of an algorithm with several networks, or with a frozen first stage.
+
+    Attributes:
+      networks: name → TrainState of every trained network (G and D; two of each for
+        CycleGAN; …).
+      frozen: name → pytree of arrays that training does not change but sampling needs (a
+        first stage's parameters, constants derived from it such as a latent scale).
+      primary: the network whose step counter is the run's step (static).
+
+    The checkpoint tree is one flat namespace: each network's tree and each frozen entry
+    under its own name, so names must not repeat across the two dicts.
+    """
+
+    networks: dict
+    frozen: dict = flax.struct.field(default_factory=dict)
+    primary: str = flax.struct.field(pytree_node=False, default="")
+
+    @property
+    def step(self):
+        return self.networks[self.primary].step
+
+    @property
+    def params(self) -> dict:
+        """Every trained network's parameters (for counting and inspection)."""
+        return {name: ts.params for name, ts in self.networks.items()}
+
+    def __getitem__(self, name: str):
+        return self.networks[name] if name in self.networks else self.frozen[name]
+
+    def replace_networks(self, **networks) -> "MultiState":
+        return self.replace(networks={**self.networks, **networks})
+
+    def checkpoint_tree(self) -> dict:
+        tree = {name: ts.checkpoint_tree() for name, ts in self.networks.items()}
+        for name, value in self.frozen.items():
+            tree[name] = flax.serialization.to_state_dict(value)
+        return tree
+
+    def from_checkpoint_tree(self, tree: dict) -> "MultiState":
+        networks = {
+            name: ts.from_checkpoint_tree(tree[name])
+            for name, ts in self.networks.items()
+        }
+        frozen = {
+            name: flax.serialization.from_state_dict(value, tree[name])
+            for name, value in self.frozen.items()
+        }
+        return self.replace(networks=networks, frozen=frozen)

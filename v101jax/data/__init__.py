@@ -1,5 +1,19 @@
 """Input pipelines: dataset sources and the deterministic, resumable batch iterator."""
 
-from v101jax.data.pipeline import BatchIterator, load_dataset, sample_shape
+from v101jax.data.pipeline import (
+    BatchIterator,
+    batch_spec,
+    example_batch,
+    load_dataset,
+    num_classes,
+    sample_shape,
+)
 
-__all__ = ["BatchIterator", "load_dataset", "sample_shape"]
+__all__ = [
+    "BatchIterator",
+    "batch_spec",
+    "example_batch",
+    "load_dataset",
+    "num_classes",
+    "sample_shape",
+]

@@ -32,11 +32,44 @@ def sample_shape(data_cfg) -> tuple[int, ...]:
     raise ConfigError(f"data.source={source!r} is not one of: {', '.join(SOURCES)}")
 
 
+# Classes of the built-in sources; a TFDS set declares its own in data.num_classes.
+_NUM_CLASSES = {"fashion_mnist": 10, "digits": 10, "ring": 8, "grid": 25, "moons": 2}
+
+
 def num_classes(data_cfg) -> int:
+    """Label classes of `data_cfg.source` (a class-conditional model's K).
+
+    TFDS sets take `data.num_classes`; 0 there (unknown) is a ConfigError, since a
+    conditional model would otherwise be built for a guessed number of classes.
+    """
     source = data_cfg.source
-    return {"fashion_mnist": 10, "digits": 10, "ring": 8, "grid": 25, "moons": 2}.get(
-        source, 10
-    )
+    if source in _NUM_CLASSES:
+        return _NUM_CLASSES[source]
+    sample_shape(data_cfg)  # validates the name
+    if data_cfg.num_classes < 1:
+        raise ConfigError(
+            f"data.source={source!r} ({data_cfg.tfds_name}): set data.num_classes to the "
+            "number of label classes for a class-conditional model"
+        )
+    return data_cfg.num_classes
+
+
+def batch_spec(data_cfg) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """The keys of `data_cfg.source`'s batches, each with its per-example shape and dtype.
+
+    Every source here gives {"x": an image [H, W, C] or a 2-D point, "label": int32}; paired
+    (`source`/`target`) and unpaired (`a`/`b`) sources declare theirs the same way, so the
+    loop builds example batches from this and never names keys itself.
+    """
+    return {"x": (sample_shape(data_cfg), np.float32), "label": ((), np.int32)}
+
+
+def example_batch(data_cfg, batch_size: int) -> dict[str, np.ndarray]:
+    """Zeros shaped like a batch of `batch_size` examples of `data_cfg.source`."""
+    return {
+        key: np.zeros((batch_size,) + shape, dtype)
+        for key, (shape, dtype) in batch_spec(data_cfg).items()
+    }
 
 
 def load_dataset(data_cfg, *, seed: int = 0) -> dict[str, np.ndarray]:
@@ -129,7 +162,10 @@ def _load_tfds(data_cfg):
         ).clip(0, 255)
     return {
         "x": _uint8_to_unit(np.asarray(images)),
-        "label": data["label"].astype(np.int32),
+        # Sets without class labels (CelebA) get label 0 throughout.
+        "label": data["label"].astype(np.int32)
+        if "label" in data
+        else np.zeros(len(images), np.int32),
     }
 
 

@@ -6,14 +6,17 @@ are cached per extractor in `eval.stats_dir` (default WORKDIR/eval_stats).
 """
 
 import copy
+import functools
 import os
 import time
 from collections.abc import Iterable
 
+import jax
 import numpy as np
 from absl import logging
 
-from v101jax.data import load_dataset, sample_shape
+from v101jax.algorithms import get_algorithm
+from v101jax.data import load_dataset
 from v101jax.metrics import extractors, reference, scoring
 from v101jax.training import sampling
 
@@ -21,8 +24,9 @@ from v101jax.training import sampling
 class Evaluator:
     """Scores image sets or a model's samples; builds the extractor once (fails early)."""
 
-    def __init__(self, config, workdir: str | None = None):
+    def __init__(self, config, workdir: str | None = None, held_out=None):
         self.config = config
+        self.held_out = held_out or sampling.HeldOut(config)
         ev = config.eval
         scoring.check_metric_names(ev.metrics)
         name = extractors.resolve_name(ev, config.data)
@@ -76,17 +80,22 @@ class Evaluator:
             real, fake, ev, prefix=self.extractor.metric_prefix, labels=labels
         )
 
-    def score_model(self, sample, state, key) -> dict:
-        """Draws eval.num_samples samples with `sample(state, key, n[, labels])` and scores
-        them; conditional models draw classes 0…K−1 in turn and are scored for class
-        accuracy too."""
+    def score_model(self, sample, state, key, phase=None) -> dict:
+        """Draws eval.num_samples samples with `sample(state, key, n, inputs=, phase=)` and
+        scores them. Their inputs are the algorithm's `sampling_inputs` (conditional models
+        draw classes 0…K−1 in turn and are scored for class accuracy too); an algorithm with
+        an `evaluate` hook adds its held-out metrics (`held_out_metrics`)."""
         ev = self.config.eval
-        self.extractor.check_images(
-            sample_shape(self.config.data), "this run's samples"
-        )
-        labels = sampling.class_labels(self.config, ev.num_samples)
+        inputs = sampling.default_inputs(self.config, ev.num_samples, self.held_out)
+        labels = None if inputs is None else inputs.get("labels")
         chunks = sampling.sample_chunks(
-            sample, state, ev.num_samples, ev.batch_size, key, labels=labels
+            sample,
+            state,
+            ev.num_samples,
+            ev.batch_size,
+            key,
+            inputs=inputs,
+            phase=phase,
         )
         results = self.score_images(
             _log_progress(chunks, ev.num_samples), labels=labels
@@ -96,7 +105,32 @@ class Evaluator:
             ev.num_samples,
             "  ".join(f"{k}={v:.4g}" for k, v in results.items()),
         )
+        algorithm = get_algorithm(self.config.algorithm)
+        if algorithm.evaluate is not None:
+            batch = self.held_out(min(ev.num_samples, self.held_out.size()))
+            results.update(
+                held_out_metrics(
+                    algorithm, self.config, state, batch, key, ev.batch_size
+                )
+            )
         return results
+
+
+def held_out_metrics(
+    algorithm, config, state, batch: dict, rng, batch_size: int = 500
+) -> dict[str, float]:
+    """The algorithm's `evaluate` hook averaged over the examples of `batch` in chunks of
+    `batch_size` (weighted by chunk size): PSNR/SSIM, ELBO and the like."""
+    fn = jax.jit(functools.partial(algorithm.evaluate, config))
+    count = len(next(iter(batch.values())))
+    totals = {}
+    for i, start in enumerate(range(0, count, batch_size)):
+        chunk = {k: v[start : start + batch_size] for k, v in batch.items()}
+        out = fn(state, chunk, jax.random.fold_in(rng, i))
+        n = len(chunk["x"])
+        for k, v in out.items():
+            totals[k] = totals.get(k, 0.0) + float(v) * n
+    return {k: v / count for k, v in totals.items()}
 
 
 def _log_progress(chunks, total: int):

@@ -9,6 +9,7 @@ import ml_collections
 import numpy as np
 
 from v101jax.algorithms import get_algorithm
+from v101jax.algorithms.contract import with_sample_options
 from v101jax.core import parallel
 from v101jax.core.errors import CheckpointError, WorkdirError
 from v101jax.training import images, sampling
@@ -38,6 +39,10 @@ def load_run_config(
             for field, value in section.items():
                 if field not in config[name]:
                     config[name][field] = value
+    algorithm = get_algorithm(config.algorithm)
+    if algorithm.first_stage is not None:
+        # Runs saved before their config held the first stage's: read it once more.
+        config = algorithm.first_stage.resolve(config)
     return config
 
 
@@ -66,14 +71,11 @@ def export_samples(
     workdir: str,
     num_samples: int,
     *,
-    sampler=None,
-    num_steps=None,
-    eta=None,
+    sample_flags: dict | None = None,
     seed: int = 0,
     batch_size: int = 256,
     use_ema: bool = True,
     out: str | None = None,
-    guidance=None,
     classes=None,
     defaults: ml_collections.ConfigDict | None = None,
 ) -> str:
@@ -82,34 +84,32 @@ def export_samples(
     The .npz holds `images` (uint8 NHWC) or `points` (float32, 2-D data), and for
     class-conditional models `labels` (int32, the class each sample was drawn for: 0…K−1 in
     turn, or the blocks of `classes`). `classes` (a list of class indices) draws those
-    classes in equal blocks and writes one grid per class (OUT_classK.png). `guidance` is the
-    classifier-free guidance scale of diffusion runs. `defaults` fills in the fields an older
-    run's config.json lacks (load_run_config).
+    classes in equal blocks and writes one grid per class (OUT_classK.png). `sample_flags`
+    are the command's sampler flags (`steps`, `eta`, `guidance`, …; None = the run's), written
+    into config.sample (contract.with_sample_options). `defaults` fills in the fields an
+    older run's config.json lacks (load_run_config).
     """
     config = load_run_config(workdir, defaults)
+    options = {k: v for k, v in (sample_flags or {}).items() if v is not None}
+    config = with_sample_options(config, get_algorithm(config.algorithm), **options)
     with config.unlocked():
         config.sample.use_ema = use_ema
     state = load_state(config, workdir)
-    options = {
-        k: v
-        for k, v in {
-            "sampler": sampler,
-            "num_steps": num_steps,
-            "eta": eta,
-            "guidance": guidance,
-        }.items()
-        if v is not None
-    }
     # Conditional models: classes 0…K−1 in turn (or the blocks of `classes`), saved beside
     # the images as `labels` so that experiments.evaluate scores class accuracy.
     labels = sampling.class_labels(config, num_samples, classes)
+    inputs = (
+        sampling.default_inputs(config, num_samples)
+        if labels is None
+        else {"labels": labels}
+    )
     chunks = sampling.sample_chunks(
-        sampling.chunked_sampler(config, **options),
+        sampling.chunked_sampler(config),
         state,
         num_samples,
         batch_size,
         jax.random.PRNGKey(seed),
-        labels=labels,
+        inputs=inputs,
     )
     samples = np.concatenate(list(chunks))
     if out is None:

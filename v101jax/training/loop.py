@@ -24,7 +24,8 @@ from v101jax.core.errors import (
     NonFiniteLossError,
     WorkdirError,
 )
-from v101jax.data import BatchIterator, load_dataset, sample_shape
+from v101jax.data import BatchIterator, load_dataset
+from v101jax.data import example_batch as data_example_batch
 from v101jax.training import images, sampling
 from v101jax.training.periodic import is_time
 from v101jax.training.sampling import to_host
@@ -37,6 +38,9 @@ def train_and_evaluate(config, workdir: str):
     algorithm = get_algorithm(config.algorithm)
     _validate(config)
     workdir = prepare_workdir(workdir)
+    if algorithm.first_stage is not None:
+        # Once, outside jit: the first stage's config becomes part of this run's config.json.
+        config = algorithm.first_stage.resolve(config)
     mesh = parallel.make_mesh()
     parallel.check_batch_size(config.data.batch_size, mesh)
     repl = parallel.replicated(mesh)
@@ -47,7 +51,9 @@ def train_and_evaluate(config, workdir: str):
     init_key, train_key, sample_key = run_keys(config)
     example = example_batch(config)
     init_fn = functools.partial(algorithm.init, config)
-    state = restore_or_init(config, workdir, init_fn, init_key, example, repl)
+    state = restore_or_init(
+        config, workdir, init_fn, init_key, example, repl, algorithm.first_stage
+    )
     start_step = int(state.step)
     is_main = jax.process_index() == 0
     if is_main:
@@ -58,25 +64,17 @@ def train_and_evaluate(config, workdir: str):
     from clu import metric_writers
 
     writer = metric_writers.create_default_writer(workdir, just_logging=not is_main)
-    step_fn = functools.partial(algorithm.train_step, config)
-    if steps_per_call > 1:
-        step_fn = fuse_steps(step_fn)
-    train_step = jax.jit(
-        step_fn,
-        in_shardings=(repl, data_sharding, repl),
-        out_shardings=(repl, repl),
-        donate_argnums=(0,),
-    )
-    # One compiled sampler per sample count, shared by the grids and evaluation.
+    train_steps = PhasedSteps(algorithm, config, repl, data_sharding)
+    # One compiled sampler per sample count (and phase), shared by the grids and evaluation.
     sampler = sampling.chunked_sampler(config, out_shardings=repl)
+    held_out = sampling.HeldOut(config)
 
     evaluator = None
     if config.eval.every_steps > 0:
         from v101jax.training.evaluation import Evaluator
 
-        evaluator = Evaluator(
-            config, workdir
-        )  # a missing extractor fails before training
+        # A missing extractor fails here, before training.
+        evaluator = Evaluator(config, workdir, held_out=held_out)
         # The same noise at every evaluation, so successive scores differ by the model only.
         eval_key = jax.random.fold_in(sample_key, _EVAL_STREAM)
 
@@ -111,7 +109,7 @@ def train_and_evaluate(config, workdir: str):
     step = start_step
     try:
         while step < num_steps:
-            state, metrics = train_step(state, next(batches), train_key)
+            state, metrics = train_steps(step)(state, next(batches), train_key)
             step += steps_per_call
             progress.tick(step)
             # Read once: a signal arriving later in this iteration is handled at the next.
@@ -130,11 +128,14 @@ def train_and_evaluate(config, workdir: str):
                         step, {f"train/{k}": v for k, v in scalars.items()}
                     )
             if is_time(step, config.train.sample_every, num_steps):
+                n = config.train.num_sample_images
                 write_samples(
                     sampler(
                         state,
                         jax.random.fold_in(sample_key, step),
-                        config.train.num_sample_images,
+                        n,
+                        inputs=sampling.default_inputs(config, n, held_out),
+                        phase=algorithm.phase_of(config, step - 1),
                     ),
                     workdir,
                     step,
@@ -145,7 +146,9 @@ def train_and_evaluate(config, workdir: str):
                 ckpt.save(step, state.checkpoint_tree())
                 last_saved = step
             if evaluator and is_time(step, config.eval.every_steps, num_steps):
-                results = evaluator.score_model(sampler, state, eval_key)
+                results = evaluator.score_model(
+                    sampler, state, eval_key, phase=algorithm.phase_of(config, step - 1)
+                )
                 writer.write_scalars(step, {f"eval/{k}": v for k, v in results.items()})
             if stopping:
                 logging.warning(
@@ -168,12 +171,8 @@ def run_keys(config):
 
 
 def example_batch(config, batch_size: int | None = None) -> dict:
-    """Zeros shaped like one global batch: {"x": [B, *sample_shape], "label": [B]}."""
-    b = batch_size or config.data.batch_size
-    return {
-        "x": np.zeros((b,) + sample_shape(config.data), np.float32),
-        "label": np.zeros((b,), np.int32),
-    }
+    """Zeros shaped like one global batch of the config's data source (its declared keys)."""
+    return data_example_batch(config.data, batch_size or config.data.batch_size)
 
 
 def abstract_train_state(init_fn, init_key, example, sharding):
@@ -201,8 +200,11 @@ def restore_latest(directory: str, abstract_state, abstract_tree, keep: int = 3)
     return abstract_state.from_checkpoint_tree(tree)
 
 
-def restore_or_init(config, workdir, init_fn, init_key, example, sharding):
-    """The newest good checkpoint of `workdir`, else `config.init_from`, else a fresh init."""
+def restore_or_init(
+    config, workdir, init_fn, init_key, example, sharding, first_stage=None
+):
+    """The newest good checkpoint of `workdir`, else `config.init_from`, else a fresh init
+    (with the frozen `first_stage`'s parameters loaded into it, when there is one)."""
     abstract_state, abstract_tree = abstract_train_state(
         init_fn, init_key, example, sharding
     )
@@ -223,6 +225,8 @@ def restore_or_init(config, workdir, init_fn, init_key, example, sharding):
             )
     if state is None:
         state = jax.jit(init_fn, out_shardings=sharding)(init_key, example)
+        if first_stage is not None:
+            state = jax.device_put(first_stage.load(config, state), sharding)
     return state
 
 
@@ -248,6 +252,44 @@ def prepare_workdir(workdir: str) -> str:
             f"workdir {workdir} is not writable: {e.strerror or e}"
         ) from None
     return workdir
+
+
+class PhasedSteps:
+    """The compiled train step of each training phase, compiled on first use.
+
+    An algorithm without phases has one program. With a `phase` hook, step s runs the program
+    of phase(config, s); a fused call (train.steps_per_call > 1) must not straddle a phase
+    boundary.
+    """
+
+    def __init__(self, algorithm, config, repl, data_sharding):
+        self.algorithm, self.config = algorithm, config
+        self.repl, self.data_sharding = repl, data_sharding
+        self._compiled = {}
+
+    def __call__(self, step: int):
+        """The program for the call that starts at `step`."""
+        config, k = self.config, self.config.train.steps_per_call
+        phase = self.algorithm.phase_of(config, step)
+        if k > 1 and self.algorithm.phase_of(config, step + k - 1) != phase:
+            raise ConfigError(
+                f"train.steps_per_call={k}: steps {step}…{step + k - 1} span two training "
+                "phases; choose a steps_per_call that divides the phase lengths"
+            )
+        if phase not in self._compiled:
+            step_fn = functools.partial(self.algorithm.train_step, config)
+            if phase is not None:
+                step_fn = functools.partial(step_fn, phase=phase)
+                logging.info("training phase %s from step %d", phase, step)
+            if k > 1:
+                step_fn = fuse_steps(step_fn)
+            self._compiled[phase] = jax.jit(
+                step_fn,
+                in_shardings=(self.repl, self.data_sharding, self.repl),
+                out_shardings=(self.repl, self.repl),
+                donate_argnums=(0,),
+            )
+        return self._compiled[phase]
 
 
 def fuse_steps(step_fn):

@@ -1,9 +1,9 @@
 """Figures of a trained autoencoder: reconstructions, samples, interpolations, traversals, and
 its test-set figures (ELBO/IWAE, MSE/PSNR, codebook perplexity).
 
-Works with every algorithm module that exposes, besides the contract, `encode(config, state, x)`,
-`decode(config, state, z)` and `evaluate(config, state, batch, rng) -> dict of scalars`
-(autoencoder, vqvae, vqvae_prior). Latent traversals need vector latents (AE, VAE, β-VAE).
+Works with every algorithm that declares the `encode`, `decode` and `evaluate` hooks of the
+contract (autoencoder, vqvae, vqvae_prior). Latent traversals need vector latents and the
+`latent_prior` hook (AE, VAE, β-VAE).
 """
 
 import functools
@@ -17,7 +17,8 @@ import numpy as np
 from v101jax.algorithms import get_algorithm
 from v101jax.core.errors import ConfigError
 from v101jax.data import load_dataset
-from v101jax.training import images
+from v101jax.training import images, sampling
+from v101jax.training.evaluation import held_out_metrics
 
 NUM_COLUMNS = 8
 INTERPOLATION_STEPS = 10
@@ -27,7 +28,9 @@ MAX_TRAVERSED_DIMS = 16
 
 
 def require_autoencoder(algorithm, name: str):
-    missing = [f for f in ("encode", "decode", "evaluate") if not hasattr(algorithm, f)]
+    missing = [
+        f for f in ("encode", "decode", "evaluate") if getattr(algorithm, f) is None
+    ]
     if missing:
         raise ConfigError(
             f"algorithm={name!r} has no {', '.join(missing)}: figures need an autoencoder"
@@ -79,7 +82,7 @@ def traversal_grid(algorithm, config, state, codec: Codec, x) -> np.ndarray | No
     """One row per latent dimension (up to 16): the encoding of `x` [1, ...] with that
     dimension swept over mean ± 3·std of the latent prior, the others fixed. None when the
     latents are not vectors or the algorithm has no `latent_prior`."""
-    if not hasattr(algorithm, "latent_prior"):
+    if algorithm.latent_prior is None:
         return None
     z0 = codec.encode(x)[0]
     if z0.ndim != 1:
@@ -92,22 +95,6 @@ def traversal_grid(algorithm, config, state, codec: Codec, x) -> np.ndarray | No
         z = z.at[j, :, j].set(mean[j] + offsets * std[j])
     decoded = codec.decode(z.reshape(-1, z0.shape[0]))
     return images.make_grid(images.to_uint8(np.asarray(decoded)), TRAVERSAL_STEPS)
-
-
-def held_out_figures(
-    algorithm, config, state, x, rng, batch_size: int = 500
-) -> dict[str, float]:
-    """`algorithm.evaluate` averaged over `x` in batches (weighted by batch size)."""
-    fn = jax.jit(functools.partial(algorithm.evaluate, config))
-    totals, count = {}, 0
-    for i, start in enumerate(range(0, len(x), batch_size)):
-        batch = {"x": x[start : start + batch_size]}
-        out = fn(state, batch, jax.random.fold_in(rng, i))
-        n = len(batch["x"])
-        for k, v in out.items():
-            totals[k] = totals.get(k, 0.0) + float(v) * n
-        count += n
-    return {k: v / count for k, v in totals.items()}
 
 
 def write_figures(
@@ -129,8 +116,11 @@ def write_figures(
         "reconstructions": reconstruction_grid(codec, x[:32]),
         "samples": images.samples_to_picture(
             np.asarray(
-                jax.jit(functools.partial(algorithm.sample, config, num_samples=64))(
-                    state, sample_key
+                sampling.chunked_sampler(config)(
+                    state,
+                    sample_key,
+                    64,
+                    inputs=sampling.default_inputs(config, 64),
                 )
             )
         ),
@@ -143,7 +133,7 @@ def write_figures(
     for name, picture in pictures.items():
         paths[name] = os.path.join(out_dir, f"{name}.png")
         images.save_png(paths[name], picture)
-    figures = held_out_figures(algorithm, config, state, x[:num_eval], eval_key)
+    figures = held_out_metrics(algorithm, config, state, {"x": x[:num_eval]}, eval_key)
     figures["num_images"] = min(num_eval, len(x))
     with open(os.path.join(out_dir, "figures.json"), "w") as f:
         json.dump(figures, f, indent=2)
