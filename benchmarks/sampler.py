@@ -34,6 +34,7 @@ def main():
 
     from benchmarks.common import device_name, load_config
     from v101jax.algorithms import diffusion, get_algorithm, score_sde
+    from v101jax.algorithms.contract import with_sample_options
     from v101jax.data import sample_shape
     from v101jax.diffusion import samplers
     from v101jax.diffusion.schedules import schedule_from_config
@@ -57,15 +58,10 @@ def main():
     for run in args.runs.split(","):
         name, steps = run.split(":")
         steps = int(steps)
-        fn = jax.jit(
-            functools.partial(
-                algorithm.sample,
-                config,
-                num_samples=n,
-                sampler=name,
-                num_steps=steps or None,
-            )
+        run_config = with_sample_options(
+            config, algorithm, sampler=name, steps=steps or None
         )
+        fn = jax.jit(functools.partial(algorithm.sample, run_config, num_samples=n))
         key = jax.random.PRNGKey(1)
         t0 = time.perf_counter()
         jax.block_until_ready(fn(state, key))
@@ -79,13 +75,13 @@ def main():
         )
         if name == "ode":
             x_1 = jax.random.normal(key, (n,) + sample_shape(config.data))
-            _, nfe = jax.jit(functools.partial(score_sde.ode_sample, config))(
+            _, nfe = jax.jit(functools.partial(score_sde.ode_sample, run_config))(
                 state, x_1
             )
             line += f"  nfe={int(nfe)}"
-        if args.python_loop and algorithm is diffusion:
+        if args.python_loop and algorithm is diffusion.ALGORITHM:
             schedule = schedule_from_config(config.diffusion)
-            eps_fn = diffusion.noise_predictor(config, state)
+            eps_fn = diffusion.noise_predictor(run_config, state)
             update, plan = samplers.sampler_steps(
                 name,
                 eps_fn,

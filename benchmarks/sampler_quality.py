@@ -33,6 +33,8 @@ def main():
     import jax
 
     from benchmarks.common import device_name, load_config
+    from v101jax.algorithms import get_algorithm
+    from v101jax.algorithms.contract import with_sample_options
     from v101jax.training import sampling
     from v101jax.training.evaluation import Evaluator
     from v101jax.training.export import load_run_config, load_state
@@ -54,12 +56,16 @@ def main():
     header = None
     for run in args.runs.split(","):
         name, steps, *eta = run.split(":")
-        options = {"sampler": name, "num_steps": int(steps)}
-        if eta:
-            options["eta"] = float(eta[0])
+        run_config = with_sample_options(
+            config,
+            get_algorithm(config.algorithm),
+            sampler=name,
+            steps=int(steps),
+            eta=float(eta[0]) if eta else None,
+        )
         start = time.perf_counter()
         scores = evaluator.score_model(
-            sampling.chunked_sampler(config, **options), state, jax.random.PRNGKey(0)
+            sampling.chunked_sampler(run_config), state, jax.random.PRNGKey(0)
         )
         seconds = time.perf_counter() - start
         if header is None:

@@ -26,7 +26,7 @@ import optax
 from v101jax.algorithms import vqvae
 from v101jax.algorithms.contract import Algorithm, FirstStage, check_no_inputs
 from v101jax.core import optim, precision
-from v101jax.core.checkpoint import Checkpointer
+from v101jax.core.checkpoint import abstract_train_state, restore_latest
 from v101jax.core.errors import CheckpointError, ConfigError
 from v101jax.core.train_state import (
     MultiState,
@@ -93,30 +93,20 @@ def load_vqvae(config, state: MultiState) -> MultiState:
     prior.vqvae_workdir (its sampling parameters and model state)."""
     vq_config = vqvae_config(config)
     directory = os.path.join(config.prior.vqvae_workdir, "checkpoints")
-    init_fn = _vqvae_init(vq_config)
-    abstract = jax.eval_shape(
-        init_fn, jax.random.PRNGKey(0), example_batch(vq_config.data, 1)
+    abstract, target = abstract_train_state(
+        _vqvae_init(vq_config),
+        jax.random.PRNGKey(0),
+        example_batch(vq_config.data, 1),
+        jax.sharding.SingleDeviceSharding(jax.local_devices()[0]),
     )
-    device = jax.local_devices()[0]
-    target = jax.tree.map(
-        lambda s: jax.ShapeDtypeStruct(
-            s.shape, s.dtype, sharding=jax.sharding.SingleDeviceSharding(device)
-        ),
-        abstract.checkpoint_tree(),
+    vq_state = restore_latest(
+        directory, abstract, target, vq_config.train.keep_checkpoints
     )
-    tree = None
-    if os.path.isdir(directory):
-        ckpt = Checkpointer(directory, max_to_keep=vq_config.train.keep_checkpoints)
-        try:
-            _, tree = ckpt.restore_latest(target)
-        finally:
-            ckpt.close()
-    if tree is None:
+    if vq_state is None:
         raise CheckpointError(
             f"prior.vqvae_workdir={config.prior.vqvae_workdir!r} holds no VQ-VAE "
             "checkpoint"
         )
-    vq_state = abstract.from_checkpoint_tree(tree)
     return state.replace(
         frozen={
             "vqvae_params": vqvae.sampling_params(vq_config, vq_state),

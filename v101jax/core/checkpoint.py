@@ -88,6 +88,31 @@ class Checkpointer:
         self._manager.close()
 
 
+def abstract_train_state(init_fn, init_key, example, sharding):
+    """(abstract state, abstract checkpoint tree with `sharding`) without allocating params."""
+    abstract_state = jax.eval_shape(init_fn, init_key, example)
+    abstract_tree = jax.tree.map(
+        lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding),
+        abstract_state.checkpoint_tree(),
+    )
+    return abstract_state, abstract_tree
+
+
+def restore_latest(directory: str, abstract_state, abstract_tree, keep: int = 3):
+    """The newest good checkpoint under `directory` as a state, or None when there is none."""
+    if not os.path.isdir(directory):
+        return None
+    ckpt = Checkpointer(directory, max_to_keep=keep)
+    try:
+        step, tree = ckpt.restore_latest(abstract_tree)
+    finally:
+        ckpt.close()
+    if tree is None:
+        return None
+    logging.info("restored step %d from %s", step, directory)
+    return abstract_state.from_checkpoint_tree(tree)
+
+
 def _shapes(tree) -> dict:
     leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
     return {

@@ -11,14 +11,10 @@ import numpy as np
 from v101jax.algorithms import get_algorithm
 from v101jax.algorithms.contract import with_sample_options
 from v101jax.core import parallel
+from v101jax.core.checkpoint import abstract_train_state, restore_latest
 from v101jax.core.errors import CheckpointError, WorkdirError
 from v101jax.training import images, sampling
-from v101jax.training.loop import (
-    abstract_train_state,
-    example_batch,
-    restore_latest,
-    run_keys,
-)
+from v101jax.training.loop import example_batch, run_keys
 
 
 def load_run_config(

@@ -17,7 +17,7 @@ from absl import logging
 
 from v101jax.algorithms import get_algorithm
 from v101jax.core import parallel
-from v101jax.core.checkpoint import Checkpointer
+from v101jax.core.checkpoint import Checkpointer, abstract_train_state, restore_latest
 from v101jax.core.errors import (
     CheckpointError,
     ConfigError,
@@ -173,31 +173,6 @@ def run_keys(config):
 def example_batch(config, batch_size: int | None = None) -> dict:
     """Zeros shaped like one global batch of the config's data source (its declared keys)."""
     return data_example_batch(config.data, batch_size or config.data.batch_size)
-
-
-def abstract_train_state(init_fn, init_key, example, sharding):
-    """(abstract state, abstract checkpoint tree with `sharding`) without allocating params."""
-    abstract_state = jax.eval_shape(init_fn, init_key, example)
-    abstract_tree = jax.tree.map(
-        lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding),
-        abstract_state.checkpoint_tree(),
-    )
-    return abstract_state, abstract_tree
-
-
-def restore_latest(directory: str, abstract_state, abstract_tree, keep: int = 3):
-    """The newest good checkpoint under `directory` as a state, or None when there is none."""
-    if not os.path.isdir(directory):
-        return None
-    ckpt = Checkpointer(directory, max_to_keep=keep)
-    try:
-        step, tree = ckpt.restore_latest(abstract_tree)
-    finally:
-        ckpt.close()
-    if tree is None:
-        return None
-    logging.info("restored step %d from %s", step, directory)
-    return abstract_state.from_checkpoint_tree(tree)
 
 
 def restore_or_init(
