@@ -16,7 +16,8 @@ ODE ("ode"), from v101jax/diffusion/sde_samplers.py, on the EMA parameters by de
 `log_likelihood` and `bits_per_dim` integrate the probability-flow ODE with its divergence.
 
 With `config.conditioning.class_conditional` the network is class-conditional and samples use
-classifier-free guidance, exactly as in v101jax/algorithms/diffusion.py (shared code).
+classifier-free guidance, exactly as in v101jax/algorithms/diffusion.py: the network, its
+conditioning and guidance are v101jax/diffusion/denoiser.py, shared by both algorithms.
 """
 
 import functools
@@ -25,15 +26,14 @@ import math
 import jax
 import jax.numpy as jnp
 
-from v101jax.algorithms import diffusion
 from v101jax.algorithms.contract import Algorithm
-from v101jax.algorithms.diffusion import num_sample_classes
 from v101jax.core.errors import ConfigError
 from v101jax.core.train_state import TrainState, gradient_step
 from v101jax.data import sample_shape
-from v101jax.diffusion import guidance as cfg_guidance
-from v101jax.diffusion import sde_samplers
-from v101jax.diffusion.sde import batch_broadcast, sde_from_config
+from v101jax.diffusion import denoiser, sde_samplers
+from v101jax.diffusion import guidance as classifier_free
+from v101jax.diffusion.alpha_sigma import batch_broadcast
+from v101jax.diffusion.sde import sde_from_config
 
 TIME_SCALE = 999.0  # network time input = 999·t (score_sde feeds VP models this way)
 SAMPLERS = ("em", "pc", "ode")
@@ -65,7 +65,7 @@ def _check_config(config):
 def init(config, rng, example_batch) -> TrainState:
     """Builds the noise-prediction network, its optimiser and EMA from `config`."""
     _check_config(config)
-    return diffusion.init_denoiser(config, rng, example_batch, time_dtype=jnp.float32)
+    return denoiser.init_denoiser(config, rng, example_batch, time_dtype=jnp.float32)
 
 
 def apply_eps(
@@ -124,7 +124,7 @@ def loss_fn(
         params,
         x_t,
         t,
-        cfg_guidance.training_labels(label_key, batch, num_classes, p_uncond),
+        classifier_free.training_labels(label_key, batch, num_classes, p_uncond),
         scale_input=scale_input,
         train=train,
         rngs={"dropout": dropout_key},
@@ -145,7 +145,7 @@ def train_step(config, state: TrainState, batch, rng):
             train=True,
             eps=config.sde.train_eps,
             scale_input=config.sde.scale_input,
-            **diffusion.conditioning_options(config),
+            **denoiser.conditioning_options(config),
         ),
         batch=batch,
         rng=step_key,
@@ -157,7 +157,7 @@ def eps_network(config, state: TrainState, labels=None, guidance=None):
     """ε̂(x, t) with t continuous [B], of the sampling parameters (EMA unless
     config.sample.use_ema is off): what every sampler and the likelihood consume. For a
     class-conditional model, guided towards `labels` with scale `guidance` (default
-    config.sample.guidance) by the discrete algorithm's `network_fn`."""
+    config.sample.guidance) by `denoiser.network_fn`."""
     sde = sde_from_config(config.sde)
 
     def apply(params, x, t, y):
@@ -165,7 +165,7 @@ def eps_network(config, state: TrainState, labels=None, guidance=None):
             sde, state.apply_fn, params, x, t, y, scale_input=config.sde.scale_input
         )
 
-    return diffusion.network_fn(config, state, labels, guidance, apply=apply)
+    return denoiser.network_fn(config, state, labels, guidance, apply=apply)
 
 
 def sample(config, state: TrainState, rng, num_samples: int, *, inputs=None):
@@ -183,7 +183,7 @@ def sample(config, state: TrainState, rng, num_samples: int, *, inputs=None):
             f"sample.sampler={s.sampler!r} is not one of: {', '.join(SAMPLERS)}"
         )
     sde = sde_from_config(config.sde)
-    labels = diffusion.sample_labels(config, num_samples, inputs)
+    labels = denoiser.sample_labels(config, num_samples, inputs)
     eps_fn = eps_network(config, state, labels=labels)
     prior_key, loop_key = jax.random.split(rng)
     x_1 = sde.prior_sample(prior_key, (num_samples,) + sample_shape(config.data))
@@ -233,7 +233,7 @@ def log_likelihood(config, state: TrainState, rng, batch):
     Returns:
       (log-likelihood [B], nfe).
     """
-    labels = batch["label"] if num_sample_classes(config) else None
+    labels = batch["label"] if denoiser.num_sample_classes(config) else None
     log_p, _, nfe = sde_samplers.log_likelihood(
         sde_from_config(config.sde),
         eps_network(config, state, labels, guidance=0.0),
@@ -292,6 +292,6 @@ ALGORITHM = Algorithm(
         "ode_rtol",
         "ode_atol",
     ),
-    num_sample_classes=num_sample_classes,
-    sampling_inputs=diffusion.sampling_inputs,
+    num_sample_classes=denoiser.num_sample_classes,
+    sampling_inputs=denoiser.sampling_inputs,
 )
