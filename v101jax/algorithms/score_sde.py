@@ -4,12 +4,14 @@ Training is denoising score matching with the weighting λ(t) = σ(t)² (the pap
 the "likelihood-free" weighting of its experiments). The network is a noise predictor:
 s_θ(x, t) = −ε_θ(x, t)/σ(t), so for x_t = m(t)·x₀ + σ(t)·z
 
-  λ(t)·‖s_θ(x_t, t) − ∇ log p_0t(x_t | x₀)‖² = ‖ε_θ(x_t, t) − z‖²,   t ~ U(eps, 1),
+  λ(t)·‖s_θ(x_t, t) − ∇ log p_0t(x_t | x₀)‖² = ‖ε_θ(x_t, t) − z‖²,   t ~ U(t_min, 1),
 
-with eps = config.sde.train_eps. The network sees time as 999·t (score_sde's VP convention, used
-here for every SDE, so the sinusoidal embedding spans the same range as DDPM's indices) and,
-when config.sde.scale_input is on, its input divided by sqrt(1 + σ(t)²): the VE SDE's x_t has
-std up to σ_max, and the scaling keeps a GroupNorm U-Net's input O(1).
+with the time floor t_min = config.sde.train_eps (the config fields keep score_sde's names,
+train_eps, sampling_eps and likelihood_eps; the functions call the floor `t_min`). The network
+sees time as 999·t (score_sde's VP convention, used here for every SDE, so the sinusoidal
+embedding spans the same range as DDPM's indices) and, when config.sde.scale_input is on, its
+input divided by sqrt(1 + σ(t)²): the VE SDE's x_t has std up to σ_max, and the scaling keeps a
+GroupNorm U-Net's input O(1).
 
 Sampling (`sample`): Euler–Maruyama ("em"), predictor–corrector ("pc") or the probability-flow
 ODE ("ode"), from v101jax/diffusion/sde_samplers.py, on the EMA parameters by default.
@@ -100,13 +102,13 @@ def loss_fn(
     rng,
     *,
     train: bool,
-    eps: float,
+    t_min: float,
     scale_input,
     num_classes: int = 0,
     p_uncond: float = 0.0,
 ):
     """σ²-weighted denoising score matching, E_{t, x₀, z} mean‖ε_θ(m(t)x₀ + σ(t)z, t) − z‖²
-    over batch and dimensions, t ~ U(eps, 1). num_classes > 0: conditioned on batch["label"]
+    over batch and dimensions, t ~ U(t_min, 1). num_classes > 0: conditioned on batch["label"]
     with label dropout at rate p_uncond (classifier-free guidance).
 
     Returns:
@@ -114,7 +116,7 @@ def loss_fn(
     """
     x0 = batch["x"]
     t_key, noise_key, dropout_key, label_key = jax.random.split(rng, 4)
-    t = jax.random.uniform(t_key, x0.shape[:1], jnp.float32, eps, 1.0)
+    t = jax.random.uniform(t_key, x0.shape[:1], jnp.float32, t_min, 1.0)
     z = jax.random.normal(noise_key, x0.shape, x0.dtype)
     mean, std = sde.marginal(x0, t)
     x_t = mean + batch_broadcast(std, x0) * z
@@ -143,7 +145,7 @@ def train_step(config, state: TrainState, batch, rng):
             apply_fn=state.apply_fn,
             sde=sde_from_config(config.sde),
             train=True,
-            eps=config.sde.train_eps,
+            t_min=config.sde.train_eps,
             scale_input=config.sde.scale_input,
             **denoiser.conditioning_options(config),
         ),
@@ -194,7 +196,7 @@ def sample(config, state: TrainState, rng, num_samples: int, *, inputs=None):
             x_1,
             loop_key,
             num_steps=s.num_steps,
-            eps=config.sde.sampling_eps,
+            t_min=config.sde.sampling_eps,
         )
     if s.sampler == "pc":
         return sde_samplers.pc_sample(
@@ -203,7 +205,7 @@ def sample(config, state: TrainState, rng, num_samples: int, *, inputs=None):
             x_1,
             loop_key,
             num_steps=s.num_steps,
-            eps=config.sde.sampling_eps,
+            t_min=config.sde.sampling_eps,
             predictor=s.predictor,
             corrector_steps=s.corrector_steps,
             snr=s.snr,
@@ -218,7 +220,7 @@ def ode_sample(config, state: TrainState, x_1, labels=None, guidance=None):
         sde_from_config(config.sde),
         eps_network(config, state, labels, guidance),
         x_1,
-        eps=config.sde.sampling_eps,
+        t_min=config.sde.sampling_eps,
         rtol=config.sample.ode_rtol,
         atol=config.sample.ode_atol,
         solver=config.sample.ode_solver,
@@ -239,7 +241,7 @@ def log_likelihood(config, state: TrainState, rng, batch):
         eps_network(config, state, labels, guidance=0.0),
         batch["x"],
         rng,
-        eps=config.sde.likelihood_eps,
+        t_min=config.sde.likelihood_eps,
         rtol=config.sample.ode_rtol,
         atol=config.sample.ode_atol,
         solver=config.sample.ode_solver,
