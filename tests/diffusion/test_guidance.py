@@ -8,7 +8,7 @@ import pytest
 from configs import cfg, ddpm
 from v101jax.algorithms import diffusion
 from v101jax.core.errors import ConfigError
-from v101jax.diffusion import guidance
+from v101jax.diffusion import denoiser, guidance
 from v101jax.diffusion.schedules import schedule_from_config
 
 NULL = 4
@@ -78,9 +78,9 @@ def test_label_dropout_rate_measured_in_a_training_batch():
 def test_unconditional_model_rejects_labels_and_guidance():
     config = ddpm.get_config("ring")
     with pytest.raises(ConfigError, match="conditioning.class_conditional"):
-        diffusion.network_fn(config, None, labels=jnp.zeros(3, jnp.int32))
+        denoiser.network_fn(config, None, labels=jnp.zeros(3, jnp.int32))
     with pytest.raises(ConfigError, match="conditioning.class_conditional"):
-        diffusion.network_fn(config, None, guidance=2.0)
+        denoiser.network_fn(config, None, guidance=2.0)
 
 
 def test_score_sde_samplers_get_the_same_guided_prediction():

@@ -19,6 +19,7 @@ from v101jax.diffusion import sde_samplers
 MU = np.array([0.5, -0.3], np.float32)
 S = np.array([0.3, 0.6], np.float32)
 N = 4000
+# Each SDE with the time floor t_min its samplers stop at.
 SDES = {
     "vp": (sde_lib.VPSDE(), 1e-3),
     "subvp": (sde_lib.SubVPSDE(), 1e-3),
@@ -46,7 +47,7 @@ def matches_data(x) -> bool:
 
 
 def draw(name, sampler, sign=1.0, calls=None, **kwargs):
-    sde, eps = SDES[name]
+    sde, t_min = SDES[name]
     eps_fn = exact_eps_fn(sde, sign)
     x_1 = sde.prior_sample(jax.random.PRNGKey(0), (N, 2))
     if sampler == "ode":
@@ -56,10 +57,10 @@ def draw(name, sampler, sign=1.0, calls=None, **kwargs):
             return eps_fn(x, t)
 
         return jax.jit(
-            lambda x: sde_samplers.ode_sample(sde, counted, x, eps=eps, **kwargs)
+            lambda x: sde_samplers.ode_sample(sde, counted, x, t_min=t_min, **kwargs)
         )(x_1)
     run = {"em": sde_samplers.em_sample, "pc": sde_samplers.pc_sample}[sampler]
-    return jax.jit(lambda x, k: run(sde, eps_fn, x, k, eps=eps, **kwargs))(
+    return jax.jit(lambda x, k: run(sde, eps_fn, x, k, t_min=t_min, **kwargs))(
         x_1, jax.random.PRNGKey(1)
     )
 
@@ -104,7 +105,7 @@ def test_probability_flow_likelihood_is_the_data_log_density(name):
     x = MU + S * np.asarray(jax.random.normal(jax.random.PRNGKey(5), (32, 2)))
     log_p, x_1, _ = jax.jit(
         lambda x, k: sde_samplers.log_likelihood(
-            sde, exact_eps_fn(sde), x, k, eps=1e-5, rtol=1e-4, atol=1e-4
+            sde, exact_eps_fn(sde), x, k, t_min=1e-5, rtol=1e-4, atol=1e-4
         )
     )(jnp.asarray(x, jnp.float32), jax.random.PRNGKey(6))
     m1, s1 = float(sde.mean_coeff(1.0)), float(sde.std(1.0))
@@ -122,14 +123,14 @@ def test_hutchinson_probes_have_identity_second_moment():
 
 
 def test_compiled_sampler_size_does_not_grow_with_steps():
-    sde, eps = SDES["vp"]
+    sde, t_min = SDES["vp"]
     eps_fn = exact_eps_fn(sde)
     x_1 = jnp.zeros((4, 2))
 
     def program(num_steps):
         def fn(x, k):
             return sde_samplers.pc_sample(
-                sde, eps_fn, x, k, num_steps=num_steps, eps=eps
+                sde, eps_fn, x, k, num_steps=num_steps, t_min=t_min
             )
 
         return jax.jit(fn).lower(x_1, jax.random.PRNGKey(0)).as_text()

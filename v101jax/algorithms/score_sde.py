@@ -4,19 +4,22 @@ Training is denoising score matching with the weighting λ(t) = σ(t)² (the pap
 the "likelihood-free" weighting of its experiments). The network is a noise predictor:
 s_θ(x, t) = −ε_θ(x, t)/σ(t), so for x_t = m(t)·x₀ + σ(t)·z
 
-  λ(t)·‖s_θ(x_t, t) − ∇ log p_0t(x_t | x₀)‖² = ‖ε_θ(x_t, t) − z‖²,   t ~ U(eps, 1),
+  λ(t)·‖s_θ(x_t, t) − ∇ log p_0t(x_t | x₀)‖² = ‖ε_θ(x_t, t) − z‖²,   t ~ U(t_min, 1),
 
-with eps = config.sde.train_eps. The network sees time as 999·t (score_sde's VP convention, used
-here for every SDE, so the sinusoidal embedding spans the same range as DDPM's indices) and,
-when config.sde.scale_input is on, its input divided by sqrt(1 + σ(t)²): the VE SDE's x_t has
-std up to σ_max, and the scaling keeps a GroupNorm U-Net's input O(1).
+with the time floor t_min = config.sde.train_eps (the config fields keep score_sde's names,
+train_eps, sampling_eps and likelihood_eps; the functions call the floor `t_min`). The network
+sees time as 999·t (score_sde's VP convention, used here for every SDE, so the sinusoidal
+embedding spans the same range as DDPM's indices) and, when config.sde.scale_input is on, its
+input divided by sqrt(1 + σ(t)²): the VE SDE's x_t has std up to σ_max, and the scaling keeps a
+GroupNorm U-Net's input O(1).
 
 Sampling (`sample`): Euler–Maruyama ("em"), predictor–corrector ("pc") or the probability-flow
 ODE ("ode"), from v101jax/diffusion/sde_samplers.py, on the EMA parameters by default.
 `log_likelihood` and `bits_per_dim` integrate the probability-flow ODE with its divergence.
 
 With `config.conditioning.class_conditional` the network is class-conditional and samples use
-classifier-free guidance, exactly as in v101jax/algorithms/diffusion.py (shared code).
+classifier-free guidance, exactly as in v101jax/algorithms/diffusion.py: the network, its
+conditioning and guidance are v101jax/diffusion/denoiser.py, shared by both algorithms.
 """
 
 import functools
@@ -25,15 +28,14 @@ import math
 import jax
 import jax.numpy as jnp
 
-from v101jax.algorithms import diffusion
 from v101jax.algorithms.contract import Algorithm
-from v101jax.algorithms.diffusion import num_sample_classes
 from v101jax.core.errors import ConfigError
 from v101jax.core.train_state import TrainState, gradient_step
 from v101jax.data import sample_shape
-from v101jax.diffusion import guidance as cfg_guidance
-from v101jax.diffusion import sde_samplers
-from v101jax.diffusion.sde import batch_broadcast, sde_from_config
+from v101jax.diffusion import denoiser, sde_samplers
+from v101jax.diffusion import guidance as classifier_free
+from v101jax.diffusion.alpha_sigma import batch_broadcast
+from v101jax.diffusion.sde import sde_from_config
 
 TIME_SCALE = 999.0  # network time input = 999·t (score_sde feeds VP models this way)
 SAMPLERS = ("em", "pc", "ode")
@@ -65,7 +67,7 @@ def _check_config(config):
 def init(config, rng, example_batch) -> TrainState:
     """Builds the noise-prediction network, its optimiser and EMA from `config`."""
     _check_config(config)
-    return diffusion.init_denoiser(config, rng, example_batch, time_dtype=jnp.float32)
+    return denoiser.init_denoiser(config, rng, example_batch, time_dtype=jnp.float32)
 
 
 def apply_eps(
@@ -100,13 +102,13 @@ def loss_fn(
     rng,
     *,
     train: bool,
-    eps: float,
+    t_min: float,
     scale_input,
     num_classes: int = 0,
     p_uncond: float = 0.0,
 ):
     """σ²-weighted denoising score matching, E_{t, x₀, z} mean‖ε_θ(m(t)x₀ + σ(t)z, t) − z‖²
-    over batch and dimensions, t ~ U(eps, 1). num_classes > 0: conditioned on batch["label"]
+    over batch and dimensions, t ~ U(t_min, 1). num_classes > 0: conditioned on batch["label"]
     with label dropout at rate p_uncond (classifier-free guidance).
 
     Returns:
@@ -114,7 +116,7 @@ def loss_fn(
     """
     x0 = batch["x"]
     t_key, noise_key, dropout_key, label_key = jax.random.split(rng, 4)
-    t = jax.random.uniform(t_key, x0.shape[:1], jnp.float32, eps, 1.0)
+    t = jax.random.uniform(t_key, x0.shape[:1], jnp.float32, t_min, 1.0)
     z = jax.random.normal(noise_key, x0.shape, x0.dtype)
     mean, std = sde.marginal(x0, t)
     x_t = mean + batch_broadcast(std, x0) * z
@@ -124,7 +126,7 @@ def loss_fn(
         params,
         x_t,
         t,
-        cfg_guidance.training_labels(label_key, batch, num_classes, p_uncond),
+        classifier_free.training_labels(label_key, batch, num_classes, p_uncond),
         scale_input=scale_input,
         train=train,
         rngs={"dropout": dropout_key},
@@ -143,9 +145,9 @@ def train_step(config, state: TrainState, batch, rng):
             apply_fn=state.apply_fn,
             sde=sde_from_config(config.sde),
             train=True,
-            eps=config.sde.train_eps,
+            t_min=config.sde.train_eps,
             scale_input=config.sde.scale_input,
-            **diffusion.conditioning_options(config),
+            **denoiser.conditioning_options(config),
         ),
         batch=batch,
         rng=step_key,
@@ -157,7 +159,7 @@ def eps_network(config, state: TrainState, labels=None, guidance=None):
     """ε̂(x, t) with t continuous [B], of the sampling parameters (EMA unless
     config.sample.use_ema is off): what every sampler and the likelihood consume. For a
     class-conditional model, guided towards `labels` with scale `guidance` (default
-    config.sample.guidance) by the discrete algorithm's `network_fn`."""
+    config.sample.guidance) by `denoiser.network_fn`."""
     sde = sde_from_config(config.sde)
 
     def apply(params, x, t, y):
@@ -165,7 +167,7 @@ def eps_network(config, state: TrainState, labels=None, guidance=None):
             sde, state.apply_fn, params, x, t, y, scale_input=config.sde.scale_input
         )
 
-    return diffusion.network_fn(config, state, labels, guidance, apply=apply)
+    return denoiser.network_fn(config, state, labels, guidance, apply=apply)
 
 
 def sample(config, state: TrainState, rng, num_samples: int, *, inputs=None):
@@ -183,7 +185,7 @@ def sample(config, state: TrainState, rng, num_samples: int, *, inputs=None):
             f"sample.sampler={s.sampler!r} is not one of: {', '.join(SAMPLERS)}"
         )
     sde = sde_from_config(config.sde)
-    labels = diffusion.sample_labels(config, num_samples, inputs)
+    labels = denoiser.sample_labels(config, num_samples, inputs)
     eps_fn = eps_network(config, state, labels=labels)
     prior_key, loop_key = jax.random.split(rng)
     x_1 = sde.prior_sample(prior_key, (num_samples,) + sample_shape(config.data))
@@ -194,7 +196,7 @@ def sample(config, state: TrainState, rng, num_samples: int, *, inputs=None):
             x_1,
             loop_key,
             num_steps=s.num_steps,
-            eps=config.sde.sampling_eps,
+            t_min=config.sde.sampling_eps,
         )
     if s.sampler == "pc":
         return sde_samplers.pc_sample(
@@ -203,7 +205,7 @@ def sample(config, state: TrainState, rng, num_samples: int, *, inputs=None):
             x_1,
             loop_key,
             num_steps=s.num_steps,
-            eps=config.sde.sampling_eps,
+            t_min=config.sde.sampling_eps,
             predictor=s.predictor,
             corrector_steps=s.corrector_steps,
             snr=s.snr,
@@ -218,7 +220,7 @@ def ode_sample(config, state: TrainState, x_1, labels=None, guidance=None):
         sde_from_config(config.sde),
         eps_network(config, state, labels, guidance),
         x_1,
-        eps=config.sde.sampling_eps,
+        t_min=config.sde.sampling_eps,
         rtol=config.sample.ode_rtol,
         atol=config.sample.ode_atol,
         solver=config.sample.ode_solver,
@@ -233,13 +235,13 @@ def log_likelihood(config, state: TrainState, rng, batch):
     Returns:
       (log-likelihood [B], nfe).
     """
-    labels = batch["label"] if num_sample_classes(config) else None
+    labels = batch["label"] if denoiser.num_sample_classes(config) else None
     log_p, _, nfe = sde_samplers.log_likelihood(
         sde_from_config(config.sde),
         eps_network(config, state, labels, guidance=0.0),
         batch["x"],
         rng,
-        eps=config.sde.likelihood_eps,
+        t_min=config.sde.likelihood_eps,
         rtol=config.sample.ode_rtol,
         atol=config.sample.ode_atol,
         solver=config.sample.ode_solver,
@@ -292,6 +294,6 @@ ALGORITHM = Algorithm(
         "ode_rtol",
         "ode_atol",
     ),
-    num_sample_classes=num_sample_classes,
-    sampling_inputs=diffusion.sampling_inputs,
+    num_sample_classes=denoiser.num_sample_classes,
+    sampling_inputs=denoiser.sampling_inputs,
 )

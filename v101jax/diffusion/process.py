@@ -9,33 +9,37 @@ with SNR_t = α_t²/σ_t²: x₀-prediction weights low-noise steps less than ε
 between the two at high noise and like ε at low noise.
 """
 
-import jax.numpy as jnp
-
+from v101jax.diffusion.alpha_sigma import batch_broadcast, vp_from_alpha_bar
 from v101jax.diffusion.schedules import DiscreteSchedule
 
 
 def _bcast(values, t, x):
     """values[t] shaped [B, 1, …, 1] to broadcast against x [B, …]."""
-    v = values[t]
-    return v.reshape(v.shape + (1,) * (x.ndim - v.ndim))
+    return batch_broadcast(values[t], x)
+
+
+def alpha_sigma(schedule: DiscreteSchedule, t, x):
+    """(α_t, σ_t) = (sqrt(ᾱ_t), sqrt(1 − ᾱ_t)) at indices t [B], shaped to broadcast against
+    x [B, …] (alpha_sigma.vp_from_alpha_bar: the VP SDE's scales have the same definition)."""
+    return vp_from_alpha_bar(_bcast(schedule.alphas_cumprod, t, x))
 
 
 def q_sample(schedule: DiscreteSchedule, x0, t, noise):
     """x_t = sqrt(ᾱ_t)·x₀ + sqrt(1 − ᾱ_t)·ε  (DDPM eq. 4)."""
-    ac = _bcast(schedule.alphas_cumprod, t, x0)
-    return jnp.sqrt(ac) * x0 + jnp.sqrt(1.0 - ac) * noise
+    alpha, sigma = alpha_sigma(schedule, t, x0)
+    return alpha * x0 + sigma * noise
 
 
 def predict_x0_from_eps(schedule: DiscreteSchedule, x_t, t, eps):
     """x₀ = (x_t − sqrt(1 − ᾱ_t)·ε) / sqrt(ᾱ_t)  (DDIM eq. 12, the "predicted x₀")."""
-    ac = _bcast(schedule.alphas_cumprod, t, x_t)
-    return (x_t - jnp.sqrt(1.0 - ac) * eps) / jnp.sqrt(ac)
+    alpha, sigma = alpha_sigma(schedule, t, x_t)
+    return (x_t - sigma * eps) / alpha
 
 
 def predict_eps_from_x0(schedule: DiscreteSchedule, x_t, t, x0):
     """ε = (x_t − sqrt(ᾱ_t)·x₀) / sqrt(1 − ᾱ_t), the inverse of predict_x0_from_eps."""
-    ac = _bcast(schedule.alphas_cumprod, t, x_t)
-    return (x_t - jnp.sqrt(ac) * x0) / jnp.sqrt(1.0 - ac)
+    alpha, sigma = alpha_sigma(schedule, t, x_t)
+    return (x_t - alpha * x0) / sigma
 
 
 def q_posterior(schedule: DiscreteSchedule, x0, x_t, t):
@@ -52,20 +56,20 @@ PREDICTIONS = ("eps", "x0", "v")
 
 def v_target(schedule: DiscreteSchedule, x0, t, noise):
     """v = α_t·ε − σ_t·x₀."""
-    ac = _bcast(schedule.alphas_cumprod, t, x0)
-    return jnp.sqrt(ac) * noise - jnp.sqrt(1.0 - ac) * x0
+    alpha, sigma = alpha_sigma(schedule, t, x0)
+    return alpha * noise - sigma * x0
 
 
 def predict_x0_from_v(schedule: DiscreteSchedule, x_t, t, v):
     """x₀ = α_t·x_t − σ_t·v (from x_t = α·x₀ + σ·ε and α² + σ² = 1)."""
-    ac = _bcast(schedule.alphas_cumprod, t, x_t)
-    return jnp.sqrt(ac) * x_t - jnp.sqrt(1.0 - ac) * v
+    alpha, sigma = alpha_sigma(schedule, t, x_t)
+    return alpha * x_t - sigma * v
 
 
 def predict_eps_from_v(schedule: DiscreteSchedule, x_t, t, v):
     """ε = σ_t·x_t + α_t·v."""
-    ac = _bcast(schedule.alphas_cumprod, t, x_t)
-    return jnp.sqrt(1.0 - ac) * x_t + jnp.sqrt(ac) * v
+    alpha, sigma = alpha_sigma(schedule, t, x_t)
+    return sigma * x_t + alpha * v
 
 
 def prediction_target(schedule: DiscreteSchedule, prediction: str, x0, t, noise):

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from v101jax.diffusion import process
+from v101jax.diffusion.alpha_sigma import vp_from_alpha_bar
 from v101jax.diffusion.schedules import DiscreteSchedule
 
 
@@ -164,10 +165,12 @@ def ddim_invert_update(eps_fn, schedule: DiscreteSchedule, x, inputs):
     t_i, t_next = inputs
     t_eval = jnp.where(t_i >= 0, t_i, t_next)
     eps = eps_fn(x, jnp.full((x.shape[0],), t_eval, jnp.int32))
-    ac = jnp.where(t_i >= 0, schedule.alphas_cumprod[jnp.maximum(t_i, 0)], 1.0)
-    ac_next = schedule.alphas_cumprod[t_next]
-    x0 = (x - jnp.sqrt(1.0 - ac) * eps) / jnp.sqrt(ac)
-    return jnp.sqrt(ac_next) * x0 + jnp.sqrt(1.0 - ac_next) * eps
+    alpha, sigma = vp_from_alpha_bar(
+        jnp.where(t_i >= 0, schedule.alphas_cumprod[jnp.maximum(t_i, 0)], 1.0)
+    )
+    alpha_next, sigma_next = vp_from_alpha_bar(schedule.alphas_cumprod[t_next])
+    x0 = (x - sigma * eps) / alpha
+    return alpha_next * x0 + sigma_next * eps
 
 
 def ddim_invert(

@@ -2,7 +2,9 @@
 
 One definition of the signal and noise scales serves the forward process, the losses and
 every sampler: x_t = α_t·x₀ + σ_t·ε with α_t = sqrt(ᾱ_t), σ_t = sqrt(1 − ᾱ_t),
-ᾱ_t = ∏_{s≤t} (1 − β_s). Indices t run 0 … T−1 (the paper's 1 … T).
+ᾱ_t = ∏_{s≤t} (1 − β_s). Indices t run 0 … T−1 (the paper's 1 … T). The map ᾱ ↦ (α, σ) is
+alpha_sigma.vp_from_alpha_bar, the variance-preserving relation the VP SDE (sde.py) shares;
+this module defines the discrete ᾱ_t only.
 """
 
 import flax.struct

@@ -3,8 +3,9 @@
 
 All three SDEs of the paper have a linear drift, so the perturbation kernel is Gaussian:
 p_0t(x_t | x₀) = N(m(t)·x₀, σ(t)² I). Each class gives f(t), g(t), m(t) = exp(log_mean_coeff(t))
-and σ(t) in closed form (paper eqs. 29, 33, 30 and appendix B), the prior p_1 and its
-log-density, and the reverse-time drifts
+and σ(t) in closed form (paper eqs. 29, 33, 30 and appendix B; VP's and sub-VP's σ through
+alpha_sigma.vp_variance, the variance-preserving relation the discrete schedules share), the
+prior p_1 and its log-density, and the reverse-time drifts
 
   reverse SDE:            f(t)·x − g(t)²·∇ₓ log p_t(x)              (eq. 6)
   probability-flow ODE:   f(t)·x − ½·g(t)²·∇ₓ log p_t(x)            (eq. 13)
@@ -20,12 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from v101jax.core.errors import ConfigError
-
-
-def batch_broadcast(values, x):
-    """values [B] (or a scalar) shaped [B, 1, …, 1] to broadcast against x [B, …]."""
-    values = jnp.asarray(values, jnp.float32)
-    return values.reshape(values.shape + (1,) * (x.ndim - values.ndim))
+from v101jax.diffusion.alpha_sigma import batch_broadcast, vp_variance
 
 
 def sum_except_batch(x):
@@ -104,8 +100,9 @@ class VPSDE(_LinearSDE):
         return -0.25 * t**2 * (self.beta_max - self.beta_min) - 0.5 * t * self.beta_min
 
     def std(self, t):
-        """σ(t) = sqrt(1 − m(t)²)  (eq. 29)."""
-        return jnp.sqrt(-jnp.expm1(2.0 * self.log_mean_coeff(t)))
+        """σ(t) = sqrt(1 − m(t)²)  (eq. 29): the discrete process's σ_t = sqrt(1 − ᾱ_t) at
+        ᾱ = m(t)² (alpha_sigma.py)."""
+        return jnp.sqrt(vp_variance(self.log_mean_coeff(t)))
 
     @property
     def prior_std(self) -> float:
@@ -114,8 +111,9 @@ class VPSDE(_LinearSDE):
     def step_beta(self, t, s):
         """β_i = 1 − m(t)²/m(s)² of the DDPM step s → t (s < t): exact for the marginals, so
         the predictor below is DDPM's chain on any time grid (score_sde uses β(t)/N instead,
-        the same to first order in 1/N)."""
-        return -jnp.expm1(2.0 * (self.log_mean_coeff(t) - self.log_mean_coeff(s)))
+        the same to first order in 1/N). It is the variance 1 − α² of a VP step with
+        α = m(t)/m(s)."""
+        return vp_variance(self.log_mean_coeff(t) - self.log_mean_coeff(s))
 
     def discretize(self, x, t, s):
         """DDPM's step: x_t = sqrt(1 − β_i)·x_s + sqrt(β_i)·z, written as x_s + f_i + G_i z."""
@@ -136,8 +134,8 @@ class SubVPSDE(VPSDE):
         return jnp.sqrt(self.beta(t) * discount)
 
     def std(self, t):
-        """σ(t) = 1 − m(t)²  (eq. 33)."""
-        return -jnp.expm1(2.0 * self.log_mean_coeff(t))
+        """σ(t) = 1 − m(t)²  (eq. 33): the VP SDE's variance."""
+        return vp_variance(self.log_mean_coeff(t))
 
     def discretize(self, x, t, s):
         return _LinearSDE.discretize(self, x, t, s)

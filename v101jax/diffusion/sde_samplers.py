@@ -7,7 +7,8 @@ v101jax/algorithms/score_sde.py trains it). The noise of loop iteration i comes 
 fold_in(rng, i). The stochastic samplers are a `lax.scan` over a fixed time grid (compile
 time independent of the step count); the ODE solves run diffrax's adaptive loop.
 
-Time grid of the stochastic samplers: N steps t_0 = 1 > t_1 > … > t_N = eps, evenly spaced.
+Time grid of the stochastic samplers: N steps t_0 = 1 > t_1 > … > t_N = t_min, evenly spaced
+(t_min > 0 is the time floor: σ(t) → 0 and the score blows up at t = 0).
 Step i goes from t_i to t_{i+1}; the last step adds no noise (it returns the step's mean, as
 score_sde's samplers return `x_mean`), so the result carries no extra noise of size g·sqrt(Δt).
 """
@@ -17,7 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from v101jax.diffusion.sde import batch_broadcast, sum_except_batch
+from v101jax.diffusion.alpha_sigma import batch_broadcast
+from v101jax.diffusion.sde import sum_except_batch
 
 
 def score_from_eps(sde, eps_fn):
@@ -29,9 +31,9 @@ def score_from_eps(sde, eps_fn):
     return score_fn
 
 
-def time_grid(num_steps: int, eps: float):
-    """(i, t_i, t_{i+1}) for i = 0 … N−1 on t = linspace(1, eps, N + 1), as float32 arrays."""
-    ts = np.linspace(1.0, eps, num_steps + 1)
+def time_grid(num_steps: int, t_min: float):
+    """(i, t_i, t_{i+1}) for i = 0 … N−1 on t = linspace(1, t_min, N + 1), as float32 arrays."""
+    ts = np.linspace(1.0, t_min, num_steps + 1)
     i = np.arange(num_steps, dtype=np.int32)
     return (
         jnp.asarray(i),
@@ -99,15 +101,15 @@ def langevin_step(sde, score_fn, x, t, s, z, *, snr: float):
     return x_mean + jnp.sqrt(2.0 * step) * z, x_mean
 
 
-def em_sample(sde, eps_fn, x_1, rng, *, num_steps: int, eps: float):
-    """Euler–Maruyama on the reverse SDE from x_1 at t = 1 to t = eps in `num_steps` steps."""
+def em_sample(sde, eps_fn, x_1, rng, *, num_steps: int, t_min: float):
+    """Euler–Maruyama on the reverse SDE from x_1 at t = 1 to t = t_min in `num_steps` steps."""
     return pc_sample(
         sde,
         eps_fn,
         x_1,
         rng,
         num_steps=num_steps,
-        eps=eps,
+        t_min=t_min,
         predictor="em",
         corrector_steps=0,
         snr=0.0,
@@ -121,7 +123,7 @@ def pc_sample(
     rng,
     *,
     num_steps: int,
-    eps: float,
+    t_min: float,
     predictor: str = "reverse_diffusion",
     corrector_steps: int = 1,
     snr: float = 0.16,
@@ -153,7 +155,7 @@ def pc_sample(
         x, _ = predictor_step(sde, score_fn, x, t, s, z)
         return x
 
-    return _scan(update, x_1, time_grid(num_steps, eps))
+    return _scan(update, x_1, time_grid(num_steps, t_min))
 
 
 def probability_flow_drift(sde, eps_fn):
@@ -199,19 +201,19 @@ def ode_sample(
     eps_fn,
     x_1,
     *,
-    eps: float,
+    t_min: float,
     rtol: float = 1e-5,
     atol: float = 1e-5,
     solver: str = "tsit5",
 ):
-    """Integrates the probability-flow ODE (eq. 13) from x_1 at t = 1 to t = eps with an
-    adaptive Runge–Kutta solver. Deterministic. Returns (x_eps, nfe)."""
+    """Integrates the probability-flow ODE (eq. 13) from x_1 at t = 1 to t = t_min with an
+    adaptive Runge–Kutta solver. Deterministic. Returns (x at t_min, nfe)."""
     drift = probability_flow_drift(sde, eps_fn)
     return _solve(
         lambda t, x: drift(x, t),
         x_1,
         1.0,
-        eps,
+        t_min,
         solver=solver,
         rtol=rtol,
         atol=atol,
@@ -236,18 +238,18 @@ def log_likelihood(
     x,
     rng,
     *,
-    eps: float,
+    t_min: float,
     rtol: float = 1e-5,
     atol: float = 1e-5,
     solver: str = "tsit5",
     probe: str = "rademacher",
 ):
-    """log p_eps(x) in nats through the probability-flow ODE (Song et al. 2021, eq. 39).
+    """log p_{t_min}(x) in nats through the probability-flow ODE (Song et al. 2021, eq. 39).
 
-    Integrates [x, Δ] from t = eps to 1 with dx/dt = f̃(x, t) (the probability-flow drift) and
+    Integrates [x, Δ] from t = t_min to 1 with dx/dt = f̃(x, t) (the probability-flow drift) and
     dΔ/dt = ∇·f̃(x, t), the divergence estimated by Hutchinson, vᵀ(∂f̃/∂x)v with one probe v
     per sample held fixed over the solve (one jvp per evaluation). Then
-    log p_eps(x) = log p_1(x_1) + Δ(1), with p_1 the SDE's prior.
+    log p_{t_min}(x) = log p_1(x_1) + Δ(1), with p_1 the SDE's prior.
 
     Args:
       x: [B, …] data points (already dequantised and scaled, for images).
@@ -265,7 +267,7 @@ def log_likelihood(
     (x_1, delta), nfe = _solve(
         vector_field,
         (x, jnp.zeros(x.shape[:1], jnp.float32)),
-        eps,
+        t_min,
         1.0,
         solver=solver,
         rtol=rtol,
