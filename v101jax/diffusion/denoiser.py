@@ -121,15 +121,15 @@ def network_fn(config, state: TrainState, labels=None, guidance=None, apply=None
             return state.apply_fn({"params": params}, x, t, y, train=False)
 
     k = num_sample_classes(config)
+    guidance = config.sample.guidance if guidance is None else guidance
     if not k and (labels is not None or guidance):
         raise ConfigError(
-            "labels and guidance need a class-conditional model "
+            "labels and guidance (sample.guidance) need a class-conditional model "
             "(conditioning.class_conditional=True)"
         )
     params = sampling_params(state, config.sample.use_ema)
     if not k:
         return lambda x, t: apply(params, x, t, None)
-    guidance = config.sample.guidance if guidance is None else guidance
     if labels is None:
         raise ValueError("a class-conditional model samples with labels")
     labels = jnp.asarray(labels, jnp.int32)
