@@ -7,7 +7,6 @@ are cached per extractor in `eval.stats_dir` (default WORKDIR/eval_stats).
 
 import copy
 import os
-import time
 from collections.abc import Iterable
 
 import numpy as np
@@ -16,6 +15,7 @@ from absl import logging
 from v101jax.data import load_dataset, sample_shape
 from v101jax.metrics import extractors, reference, scoring
 from v101jax.training import sampling
+from v101jax.training.progress import log_progress
 
 
 class Evaluator:
@@ -89,7 +89,8 @@ class Evaluator:
             sample, state, ev.num_samples, ev.batch_size, key, labels=labels
         )
         results = self.score_images(
-            _log_progress(chunks, ev.num_samples), labels=labels
+            log_progress(chunks, ev.num_samples, label="eval: sampled", unit="images"),
+            labels=labels,
         )
         logging.info(
             "eval (%d samples): %s",
@@ -97,13 +98,3 @@ class Evaluator:
             "  ".join(f"{k}={v:.4g}" for k, v in results.items()),
         )
         return results
-
-
-def _log_progress(chunks, total: int):
-    """Passes chunks through, logging how many samples are done (sampling can take minutes)."""
-    done, start = 0, time.perf_counter()
-    for chunk in chunks:
-        done += len(chunk)
-        elapsed = time.perf_counter() - start
-        logging.info("eval: sampled %d/%d in %.0f s", done, total, elapsed)
-        yield chunk
