@@ -138,7 +138,9 @@ def export_samples(
     return out
 
 
-_EXPECTED = "an .npz with `images` (uint8 [N, H, W, C]), as experiments.sample writes"
+_EXPECTED = (
+    "an .npz with an `images` array (uint8 [N, H, W, C]), as experiments.sample writes"
+)
 
 
 def load_samples_file(path: str) -> tuple[np.ndarray, np.ndarray | None]:
