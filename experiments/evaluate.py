@@ -55,9 +55,7 @@ def main(argv):
     del argv
     import os
 
-    import numpy as np
-
-    from v101jax.core.errors import DataError, UserError
+    from v101jax.core.errors import UserError
 
     if not _WORKDIR.value and not _SAMPLES.value:
         raise UserError(
@@ -86,21 +84,15 @@ def main(argv):
 
         config = with_sample_options(config, get_algorithm(config.algorithm), **options)
     from v101jax.training.evaluation import Evaluator
+    from v101jax.training.export import load_samples_file
 
+    # A bad samples file is reported before the extractor is built.
+    if _SAMPLES.value:
+        images, labels = load_samples_file(_SAMPLES.value)
     workdir = _WORKDIR.value or os.path.dirname(os.path.abspath(_SAMPLES.value))
     evaluator = Evaluator(config, workdir)
     report = {"extractor": evaluator.extractor.identity}
     if _SAMPLES.value:
-        if not os.path.exists(_SAMPLES.value):
-            raise DataError(f"--samples={_SAMPLES.value} not found")
-        with np.load(_SAMPLES.value, allow_pickle=False) as f:
-            if "images" not in f.files:
-                raise DataError(
-                    f"{_SAMPLES.value} holds {', '.join(f.files)}; image metrics need an "
-                    "`images` array (uint8 NHWC), as experiments.sample writes"
-                )
-            images = f["images"]
-            labels = f["labels"] if "labels" in f.files else None
         report["samples"] = os.path.abspath(_SAMPLES.value)
         report["num_samples"] = len(images)
         report["metrics"] = evaluator.score_images([images], labels=labels)

@@ -40,6 +40,36 @@ def test_wrong_type_for_a_config_field(tmp_path):
     assert "num_steps" in error_line(err)
 
 
+def test_scalar_for_a_tuple_field(tmp_path):
+    code, err = main(
+        f"--config={SMOKE}", f"--workdir={tmp_path}", "--config.model.channel_mult=7"
+    )
+    assert code == 2
+    line = error_line(err)
+    assert "model.channel_mult" in line and "tuple" in line
+    assert not (tmp_path / "config.json").exists()
+
+
+def test_wrong_element_type_in_a_tuple_field(tmp_path):
+    code, err = main(
+        f"--config={SMOKE}",
+        f"--workdir={tmp_path}",
+        "--config.model.channel_mult=1,2.5",
+    )
+    assert code == 2
+    line = error_line(err)
+    assert "model.channel_mult" in line and "2.5 (float)" in line
+
+
+def test_evaluate_a_file_that_is_not_an_npz(tmp_path):
+    text = tmp_path / "samples.txt"
+    text.write_text("hello\n")
+    proc = run_module("experiments.evaluate", f"--samples={text}", timeout=120)
+    assert proc.returncode == 2
+    line = error_line(proc.stderr)
+    assert str(text) in line and "uint8 [N, H, W, C]" in line
+
+
 def test_unknown_algorithm(tmp_path):
     code, err = main(
         f"--config={SMOKE}", f"--workdir={tmp_path}", "--config.algorithm=dcgam"
@@ -117,6 +147,7 @@ def test_sample_command_exports_npz_and_grid(trained_smoke_run, tmp_path):
         f"--out={out}",
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "sampled 3/5" in proc.stderr and "sampled 5/5" in proc.stderr
     with np.load(out) as f:
         images = f["images"]
     assert images.shape == (5, 28, 28, 1) and images.dtype == np.uint8

@@ -8,7 +8,6 @@ are cached per extractor in `eval.stats_dir` (default WORKDIR/eval_stats).
 import copy
 import functools
 import os
-import time
 from collections.abc import Iterable
 
 import jax
@@ -19,6 +18,7 @@ from v101jax.algorithms import get_algorithm
 from v101jax.data import load_dataset
 from v101jax.metrics import extractors, reference, scoring
 from v101jax.training import sampling
+from v101jax.training.progress import log_progress
 
 
 class Evaluator:
@@ -98,7 +98,8 @@ class Evaluator:
             phase=phase,
         )
         results = self.score_images(
-            _log_progress(chunks, ev.num_samples), labels=labels
+            log_progress(chunks, ev.num_samples, label="eval: sampled", unit="images"),
+            labels=labels,
         )
         logging.info(
             "eval (%d samples): %s",
@@ -131,13 +132,3 @@ def held_out_metrics(
         for k, v in out.items():
             totals[k] = totals.get(k, 0.0) + float(v) * n
     return {k: v / count for k, v in totals.items()}
-
-
-def _log_progress(chunks, total: int):
-    """Passes chunks through, logging how many samples are done (sampling can take minutes)."""
-    done, start = 0, time.perf_counter()
-    for chunk in chunks:
-        done += len(chunk)
-        elapsed = time.perf_counter() - start
-        logging.info("eval: sampled %d/%d in %.0f s", done, total, elapsed)
-        yield chunk

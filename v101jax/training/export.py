@@ -1,8 +1,11 @@
-"""Sampling from a run's newest checkpoint and exporting the samples (.npz + PNG grid)."""
+"""Sampling from a run's newest checkpoint, exporting the samples (.npz + PNG grid) and
+reading such an export back."""
 
 import functools
 import json
 import os
+import zipfile
+import zlib
 
 import jax
 import ml_collections
@@ -12,9 +15,10 @@ from v101jax.algorithms import get_algorithm
 from v101jax.algorithms.contract import with_sample_options
 from v101jax.core import parallel
 from v101jax.core.checkpoint import abstract_train_state, restore_latest
-from v101jax.core.errors import CheckpointError, WorkdirError
+from v101jax.core.errors import CheckpointError, DataError, WorkdirError
 from v101jax.training import images, sampling
 from v101jax.training.loop import example_batch, run_keys
+from v101jax.training.progress import log_progress
 
 
 def load_run_config(
@@ -107,7 +111,7 @@ def export_samples(
         jax.random.PRNGKey(seed),
         inputs=inputs,
     )
-    samples = np.concatenate(list(chunks))
+    samples = np.concatenate(list(log_progress(chunks, num_samples)))
     if out is None:
         tag = "_".join(f"{k}{v}" for k, v in sorted(options.items())) or "default"
         out = os.path.join(workdir, "samples", f"export_{tag}_n{num_samples}.npz")
@@ -126,3 +130,49 @@ def export_samples(
             images.samples_to_picture(samples[labels == k][:256]),
         )
     return out
+
+
+_EXPECTED = (
+    "an .npz with an `images` array (uint8 [N, H, W, C]), as experiments.sample writes"
+)
+
+
+def load_samples_file(path: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """(images, labels or None) of an exported .npz: `images` uint8 [N, H, W, C] and optional
+    `labels` (integers, one per image). Anything else is a DataError naming the file and what
+    was expected."""
+    if not os.path.isfile(path):
+        raise DataError(f"{path} not found (expected {_EXPECTED})")
+    try:
+        f = np.load(path, allow_pickle=False)
+        if isinstance(f, np.ndarray):
+            raise DataError(
+                f"{path} is a .npy array {f.dtype}{list(f.shape)}; expected {_EXPECTED}"
+            )
+        with f:
+            if "images" not in f.files:
+                raise DataError(
+                    f"{path} holds {', '.join(f.files) or 'no arrays'}; expected {_EXPECTED}"
+                )
+            samples = f["images"]
+            labels = f["labels"] if "labels" in f.files else None
+    except DataError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        # np.load reads a text file as a pickle (refused), a truncated zip as BadZipFile, ...
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise DataError(
+            f"{path} is not a readable .npz ({reason}); expected {_EXPECTED}"
+        ) from None
+    if samples.dtype != np.uint8 or samples.ndim != 4:
+        raise DataError(
+            f"{path}: `images` is {samples.dtype}{list(samples.shape)}; expected {_EXPECTED}"
+        )
+    if labels is not None and (
+        labels.shape != (len(samples),) or not np.issubdtype(labels.dtype, np.integer)
+    ):
+        raise DataError(
+            f"{path}: `labels` is {labels.dtype}{list(labels.shape)}; expected one "
+            f"integer class per image ([{len(samples)}])"
+        )
+    return samples, labels

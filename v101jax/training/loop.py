@@ -28,6 +28,7 @@ from v101jax.data import BatchIterator, load_dataset
 from v101jax.data import example_batch as data_example_batch
 from v101jax.training import images, sampling
 from v101jax.training.periodic import is_time
+from v101jax.training.progress import hms
 from v101jax.training.sampling import to_host
 
 _EVAL_STREAM = 0x5EED  # fold_in constant that separates the eval key from the grid keys
@@ -123,7 +124,7 @@ def train_and_evaluate(config, workdir: str):
                 scalars = _host_scalars(metrics)
                 _check_finite(scalars, step, last_saved, ckpt.directory)
                 if is_time(step, config.train.log_every, num_steps):
-                    scalars.update(progress.report(step))
+                    scalars.update(progress.report(step, scalars))
                     writer.write_scalars(
                         step, {f"train/{k}": v for k, v in scalars.items()}
                     )
@@ -145,6 +146,7 @@ def train_and_evaluate(config, workdir: str):
             if save:
                 ckpt.save(step, state.checkpoint_tree())
                 last_saved = step
+                logging.info("saved checkpoint step %d", step)
             if evaluator and is_time(step, config.eval.every_steps, num_steps):
                 results = evaluator.score_model(
                     sampler, state, eval_key, phase=algorithm.phase_of(config, step - 1)
@@ -330,7 +332,8 @@ def _check_finite(scalars: dict, step: int, last_saved, ckpt_dir: str):
 
 
 class _Progress:
-    """Steps/s and ETA, measured from the first completed call (compilation excluded)."""
+    """The progress line: step, losses, steps/s and ETA, the rate measured from the first
+    completed call (compilation excluded)."""
 
     def __init__(self, start_step: int, num_steps: int):
         self.num_steps = num_steps
@@ -340,24 +343,28 @@ class _Progress:
         if self.t0 is None:
             self.t0, self.step0 = time.perf_counter(), step
 
-    def report(self, step: int) -> dict:
+    def report(self, step: int, scalars: dict) -> dict:
+        """Logs the line (with whichever of loss, d_loss, g_loss `scalars` has); returns
+        {"steps_per_sec": rate}."""
         elapsed = time.perf_counter() - self.t0
         rate = (
             (step - self.step0) / elapsed if elapsed > 0 and step > self.step0 else 0.0
         )
         eta = (self.num_steps - step) / rate if rate > 0 else float("nan")
+        losses = "".join(
+            f"  {k} {scalars[k]:.4g}"
+            for k in ("loss", "d_loss", "g_loss")
+            if k in scalars
+        )
         logging.info(
-            "step %d/%d  %.2f steps/s  ETA %s", step, self.num_steps, rate, _hms(eta)
+            "step %d/%d%s  %.2f steps/s  ETA %s",
+            step,
+            self.num_steps,
+            losses,
+            rate,
+            hms(eta),
         )
         return {"steps_per_sec": rate}
-
-
-def _hms(seconds: float) -> str:
-    if not np.isfinite(seconds):
-        return "?"
-    m, s = divmod(int(seconds), 60)
-    h, m = divmod(m, 60)
-    return f"{h:d}:{m:02d}:{s:02d}"
 
 
 class _StopSignal:
