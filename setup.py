@@ -9,12 +9,12 @@ setup(
     packages=find_packages(include=["v101jax", "v101jax.*"]),
     # The Fashion-MNIST classifier behind the domain feature distance (experiments.train_classifier).
     package_data={"v101jax.metrics": ["weights/*.npz"]},
-    python_requires=">=3.10",
+    python_requires=">=3.12",
     install_requires=[
-        "jax>=0.10,<0.11",
-        "flax>=0.12.8,<0.13",
+        "jax>=0.12.0.1,<0.13",
+        "flax>=0.12.12,<0.13",
         "optax>=0.2.8,<0.3",
-        "orbax-checkpoint>=0.12,<0.13",
+        "orbax-checkpoint>=0.12.8,<0.13",
         "ml-collections>=1.1,<2",
         "clu>=0.0.12",
         # clu's metric writers import TensorFlow and TensorBoard for event files.
