@@ -11,6 +11,9 @@ Presets (`--config=configs/pix2pix.py:NAME`):
   smoke    two steps at tiny widths; used by the tests.
   gpu      widths 64/128, bottleneck 256, 2-layer PatchGAN (34×34 field), batch 64, 20k steps.
 `--config.pix2pix.adversarial_weight=0` trains the L1-only ablation generator.
+
+The demo's 3000 steps took 11.7 min on the busy 2-core machine: held-out PSNR 18.8 dB, SSIM
+0.575, L1 0.132; its grids show the garments the edges outline (benchmarks/RESULTS.md).
 """
 
 from configs import base
