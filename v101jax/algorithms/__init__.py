@@ -9,6 +9,7 @@ from v101jax.algorithms import (
     autoencoder,
     diffusion,
     gan,
+    pix2pix,
     score_sde,
     vqvae,
     vqvae_prior,
@@ -18,7 +19,15 @@ from v101jax.core.errors import ConfigError
 
 REGISTRY: dict[str, Algorithm] = {
     module.ALGORITHM.name: module.ALGORITHM
-    for module in (autoencoder, diffusion, gan, score_sde, vqvae, vqvae_prior)
+    for module in (
+        autoencoder,
+        diffusion,
+        gan,
+        pix2pix,
+        score_sde,
+        vqvae,
+        vqvae_prior,
+    )
 }
 
 

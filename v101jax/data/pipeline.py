@@ -12,16 +12,20 @@ import threading
 import numpy as np
 
 from v101jax.core.errors import ConfigError, DataError
-from v101jax.data import fashion_mnist, toy
+from v101jax.data import edges, fashion_mnist, toy
 
 TOY_SOURCES = ("ring", "grid", "moons")
-SOURCES = ("fashion_mnist", "tfds", "digits") + TOY_SOURCES
+# Paired sources: batches {"source": input image, "target": its image in the other domain,
+# "label"}, for image-to-image translation.
+PAIRED_SOURCES = ("fashion_edges",)
+SOURCES = ("fashion_mnist", "tfds", "digits") + PAIRED_SOURCES + TOY_SOURCES
 
 
 def sample_shape(data_cfg) -> tuple[int, ...]:
-    """Shape of one example (without batch axis) for `data_cfg.source`."""
+    """Shape of one example (without batch axis) for `data_cfg.source`: of a paired source,
+    the shape of its target images (what a model generates)."""
     source = data_cfg.source
-    if source == "fashion_mnist":
+    if source in ("fashion_mnist", "fashion_edges"):
         return (28, 28, 1)
     if source == "digits":
         return (8, 8, 1)
@@ -33,7 +37,14 @@ def sample_shape(data_cfg) -> tuple[int, ...]:
 
 
 # Classes of the built-in sources; a TFDS set declares its own in data.num_classes.
-_NUM_CLASSES = {"fashion_mnist": 10, "digits": 10, "ring": 8, "grid": 25, "moons": 2}
+_NUM_CLASSES = {
+    "fashion_mnist": 10,
+    "fashion_edges": 10,
+    "digits": 10,
+    "ring": 8,
+    "grid": 25,
+    "moons": 2,
+}
 
 
 def num_classes(data_cfg) -> int:
@@ -54,14 +65,33 @@ def num_classes(data_cfg) -> int:
     return data_cfg.num_classes
 
 
+def is_paired(data_cfg) -> bool:
+    """Whether `data_cfg.source` gives (source, target) image pairs."""
+    return data_cfg.source in PAIRED_SOURCES
+
+
 def batch_spec(data_cfg) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     """The keys of `data_cfg.source`'s batches, each with its per-example shape and dtype.
 
-    Every source here gives {"x": an image [H, W, C] or a 2-D point, "label": int32}; paired
-    (`source`/`target`) and unpaired (`a`/`b`) sources declare theirs the same way, so the
-    loop builds example batches from this and never names keys itself.
+    Unpaired sources give {"x": an image [H, W, C] or a 2-D point, "label": int32}; paired
+    sources {"source": the input image, "target": the image it maps to, "label": int32}
+    (unpaired two-domain sets would declare `a`/`b` the same way), so the loop builds
+    example batches from this and never names keys itself.
     """
-    return {"x": (sample_shape(data_cfg), np.float32), "label": ((), np.int32)}
+    shape = sample_shape(data_cfg)
+    if is_paired(data_cfg):
+        return {
+            "source": (shape, np.float32),
+            "target": (shape, np.float32),
+            "label": ((), np.int32),
+        }
+    return {"x": (shape, np.float32), "label": ((), np.int32)}
+
+
+def image_key(data_cfg) -> str:
+    """The batch key holding the real images that samples are compared with (the reference
+    set of the Fréchet distance, autoencoder inputs): "target" for paired sources, else "x"."""
+    return "target" if is_paired(data_cfg) else "x"
 
 
 def example_batch(data_cfg, batch_size: int) -> dict[str, np.ndarray]:
@@ -73,15 +103,25 @@ def example_batch(data_cfg, batch_size: int) -> dict[str, np.ndarray]:
 
 
 def load_dataset(data_cfg, *, seed: int = 0) -> dict[str, np.ndarray]:
-    """Loads `data_cfg.source` as {"x": float32 in [-1, 1], "label": int32}.
+    """Loads `data_cfg.source` as arrays with the keys of `batch_spec`: {"x": float32 in
+    [-1, 1], "label": int32}, or for paired sources {"source", "target", "label"}.
 
-    Images are NHWC; toy sets are [N, 2] points (not rescaled).
+    Images are NHWC; toy sets are [N, 2] points (not rescaled). `fashion_edges` pairs each
+    Fashion-MNIST image (target) with its binary Sobel edge map (source, v101jax.data.edges),
+    computed at load time for the whole split at once (seconds).
     """
     source = data_cfg.source
     sample_shape(data_cfg)  # validates the name
     if source == "fashion_mnist":
         images, labels = fashion_mnist.load(data_cfg.fashion_mnist_dir, data_cfg.split)
         return {"x": _uint8_to_unit(images), "label": labels}
+    if source == "fashion_edges":
+        images, labels = fashion_mnist.load(data_cfg.fashion_mnist_dir, data_cfg.split)
+        return {
+            "source": edges.edge_maps(images),
+            "target": _uint8_to_unit(images),
+            "label": labels,
+        }
     if source == "digits":
         return _load_digits(data_cfg.split)
     if source == "tfds":
@@ -172,7 +212,8 @@ def _load_tfds(data_cfg):
 class BatchIterator:
     """Yields this process's slice of the global batch for steps start_step, start_step + 1, …
 
-    Batches are {"x": [local_batch, ...], "label": [local_batch]} numpy arrays. With
+    Batches hold the dataset's keys ({"x": [local_batch, ...], "label": [local_batch]}, or a
+    paired source's "source"/"target"/"label"), as numpy arrays. With
     `steps_per_call` K > 1 each item stacks K consecutive steps: [K, local_batch, ...].
     Preparation (and `transform`, e.g. the transfer to devices) runs `prefetch` items ahead in
     a background thread.
@@ -193,7 +234,10 @@ class BatchIterator:
         transform=None,
     ):
         self.dataset = dataset
-        self.num_examples = len(dataset["x"])
+        lengths = {k: len(v) for k, v in dataset.items()}
+        if len(set(lengths.values())) != 1:
+            raise DataError(f"dataset arrays differ in length: {lengths}")
+        self.num_examples = next(iter(lengths.values()))
         if global_batch_size > self.num_examples:
             raise ConfigError(
                 f"data.batch_size={global_batch_size} exceeds the dataset size {self.num_examples}"
@@ -238,12 +282,14 @@ class BatchIterator:
     def batch_at(self, step: int) -> dict[str, np.ndarray]:
         idx = self.indices(step)
         batch = {k: v[idx] for k, v in self.dataset.items()}
-        if self.random_flip and batch["x"].ndim == 4:
+        if self.random_flip:
+            # One mask for every image array of the batch ([B, H, W, C]): a paired source's
+            # input and target are mirrored together. Labels and 2-D points are left alone.
             rng = np.random.default_rng([self.seed, step, self.process_index, 1])
-            flip = rng.random(len(idx)) < 0.5
-            batch["x"] = np.where(
-                flip[:, None, None, None], batch["x"][:, :, ::-1], batch["x"]
-            )
+            flip = (rng.random(len(idx)) < 0.5)[:, None, None, None]
+            for k, v in batch.items():
+                if v.ndim == 4:
+                    batch[k] = np.where(flip, v[:, :, ::-1], v)
         return batch
 
     def _make(self, step: int):

@@ -40,7 +40,9 @@ class FeatureExtractor:
 
 
 def is_fashion_mnist(data_cfg) -> bool:
-    return data_cfg.source == "fashion_mnist" or (
+    """Whether the config's real images are Fashion-MNIST's (also the targets of the paired
+    `fashion_edges` source)."""
+    return data_cfg.source in ("fashion_mnist", "fashion_edges") or (
         data_cfg.source == "tfds" and data_cfg.tfds_name == "fashion_mnist"
     )
 

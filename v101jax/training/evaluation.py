@@ -15,7 +15,7 @@ import numpy as np
 from absl import logging
 
 from v101jax.algorithms import get_algorithm
-from v101jax.data import load_dataset
+from v101jax.data import image_key, load_dataset
 from v101jax.metrics import extractors, reference, scoring
 from v101jax.training import sampling
 from v101jax.training.progress import log_progress
@@ -50,7 +50,10 @@ class Evaluator:
                 stats_dir=self.stats_dir,
                 batch_size=ev.batch_size,
                 max_features=ev.max_features,
-                load_images=lambda: load_dataset(data_cfg, seed=self.config.seed)["x"],
+                # A paired source's reference images are its targets (image_key).
+                load_images=lambda: load_dataset(data_cfg, seed=self.config.seed)[
+                    image_key(data_cfg)
+                ],
             )
         return self._real
 
@@ -128,7 +131,7 @@ def held_out_metrics(
     for i, start in enumerate(range(0, count, batch_size)):
         chunk = {k: v[start : start + batch_size] for k, v in batch.items()}
         out = fn(state, chunk, jax.random.fold_in(rng, i))
-        n = len(chunk["x"])
+        n = len(next(iter(chunk.values())))
         for k, v in out.items():
             totals[k] = totals.get(k, 0.0) + float(v) * n
     return {k: v / count for k, v in totals.items()}

@@ -123,7 +123,12 @@ def export_samples(
         arrays["points"] = samples.astype(np.float32)
     np.savez_compressed(out, **arrays)
     stem = os.path.splitext(out)[0]
-    images.save_png(stem + ".png", images.samples_to_picture(samples[:256]))
+    shown = (
+        None if inputs is None else {k: np.asarray(v)[:256] for k, v in inputs.items()}
+    )
+    images.save_png(
+        stem + ".png", images.samples_to_picture(samples[:256], inputs=shown)
+    )
     for k in classes or ():
         images.save_png(
             f"{stem}_class{k}.png",

@@ -46,12 +46,45 @@ def scatter_image(
     return (255 - 255 * density).astype(np.uint8)[..., None]
 
 
-def samples_to_picture(samples: np.ndarray, upscale: int = 1) -> np.ndarray:
-    """A uint8 picture of samples: a grid for images [N, H, W, C], a density plot for [N, 2]."""
+def image_inputs(inputs, samples_shape) -> list[np.ndarray]:
+    """The image arrays of a sampler's `inputs` dict that can be shown beside its samples:
+    [N, H, W, C'] arrays with the samples' N, H and W (sorted by key; grey ones repeated to
+    the samples' C channels). Labels and other inputs are skipped."""
+    n, h, w, c = samples_shape
+    shown = []
+    for key in sorted(inputs or {}):
+        value = np.asarray(inputs[key])
+        if value.ndim != 4 or value.shape[:3] != (n, h, w):
+            continue
+        if value.shape[-1] == 1 and c > 1:
+            value = np.repeat(value, c, axis=-1)
+        if value.shape[-1] == c:
+            shown.append(value.astype(np.float32))
+    return shown
+
+
+def samples_to_picture(
+    samples: np.ndarray, upscale: int = 1, inputs: dict | None = None
+) -> np.ndarray:
+    """A uint8 picture of samples: a grid for images [N, H, W, C], a density plot for [N, 2].
+
+    When `inputs` (what the samples were conditioned on) holds images of the samples' size,
+    such as the source images of image-to-image translation, each sample is shown after its
+    input images in the same row (input | output pairs); other inputs change nothing.
+    """
     samples = np.asarray(samples)
     if samples.ndim == 2:
         return scatter_image(samples)
-    picture = make_grid(to_uint8(samples))
+    shown = image_inputs(inputs, samples.shape)
+    if shown:
+        group = len(shown) + 1
+        tiles = np.stack([*shown, samples.astype(np.float32)], axis=1)
+        tiles = tiles.reshape((-1,) + samples.shape[1:])
+        picture = make_grid(
+            to_uint8(tiles), num_cols=group * math.ceil(math.sqrt(len(samples)))
+        )
+    else:
+        picture = make_grid(to_uint8(samples))
     if upscale > 1:
         picture = picture.repeat(upscale, axis=0).repeat(upscale, axis=1)
     return picture

@@ -130,18 +130,20 @@ def train_and_evaluate(config, workdir: str):
                     )
             if is_time(step, config.train.sample_every, num_steps):
                 n = config.train.num_sample_images
+                inputs = sampling.default_inputs(config, n, held_out)
                 write_samples(
                     sampler(
                         state,
                         jax.random.fold_in(sample_key, step),
                         n,
-                        inputs=sampling.default_inputs(config, n, held_out),
+                        inputs=inputs,
                         phase=algorithm.phase_of(config, step - 1),
                     ),
                     workdir,
                     step,
                     writer,
                     is_main,
+                    inputs=inputs,
                 )
             if save:
                 ckpt.save(step, state.checkpoint_tree())
@@ -280,13 +282,16 @@ def fuse_steps(step_fn):
 
 
 def write_samples(
-    samples, workdir: str, step: int, writer, is_main: bool
+    samples, workdir: str, step: int, writer, is_main: bool, inputs=None
 ) -> str | None:
-    """Writes samples/step_XXXXXX.png (and the same picture to TensorBoard)."""
+    """Writes samples/step_XXXXXX.png (and the same picture to TensorBoard); image `inputs`
+    (source images the samples were conditioned on) are shown beside their samples."""
     samples = to_host(samples)
     if not is_main:
         return None
-    picture = images.samples_to_picture(samples)
+    if inputs is not None:
+        inputs = {k: to_host(v) for k, v in inputs.items()}
+    picture = images.samples_to_picture(samples, inputs=inputs)
     path = os.path.join(workdir, "samples", f"step_{step:06d}.png")
     images.save_png(path, picture)
     writer.write_images(step, {"sample/grid": picture[None]})

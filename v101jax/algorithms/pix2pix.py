@@ -1,0 +1,253 @@
+"""Pix2Pix (Isola et al. 2017): image-to-image translation with a conditional GAN and L1.
+
+    G* = arg min_G max_D  λ_adv · L_cGAN(G, D) + λ_L1 · E‖y − G(x)‖₁
+
+on paired data (batches {"source": x, "target": y}; `data.source = "fashion_edges"` pairs
+Fashion-MNIST garments with their edge maps). G is a U-Net, D a PatchGAN that scores
+(source, image) pairs patch by patch (v101jax/models/pix2pix.py). As in the paper and its
+code: the non-saturating loss (v101jax.gan.losses) on every patch logit, D's loss halved,
+λ_L1 = 100 (`pix2pix.l1_weight`), Adam 2e-4 with β₁ = 0.5 for both networks (`optim`,
+`d_optim`), kernels N(0, 0.02). `pix2pix.adversarial_weight` = 0 gives the L1-only ablation
+(D still trains, so its scores stay logged, but G ignores it).
+
+The paper has no noise input z; its only stochasticity is the generator's dropout, which it
+keeps at test time. Here dropout (`pix2pix.dropout`) is active in training only and `sample`
+is deterministic: the same source gives the same image, so grids and held-out figures depend
+on the weights only. `sample` takes inputs={"source": [N, H, W, C]} and refuses to run without
+it; grids and evaluations feed it the first N sources of `eval.reference_split`
+(`sampling_inputs`). `evaluate` reports L1, PSNR and SSIM (dB and SSIM on the [-1, 1] scale)
+of G(source) against the targets of a held-out batch.
+
+State: MultiState(networks={"gen", "disc"}, primary="gen"); one train_step is one D update
+then one G update against the updated D, both on the same batch (paper: batch 1; here
+`data.batch_size`).
+"""
+
+import jax
+import jax.numpy as jnp
+
+from v101jax.algorithms.contract import Algorithm
+from v101jax.core import optim, precision
+from v101jax.core.errors import ConfigError
+from v101jax.core.train_state import (
+    MultiState,
+    TrainState,
+    gradient_step,
+    sampling_params,
+)
+from v101jax.data import is_paired
+from v101jax.gan import losses
+from v101jax.metrics import image_quality
+from v101jax.models import pix2pix as nets
+
+GAN_LOSS = "non_saturating"
+D_LOSS_SCALE = 0.5  # the paper's code halves D's loss (slows D relative to G)
+
+
+def l1_loss(images, targets):
+    """Mean absolute error over every pixel and channel: E‖y − G(x)‖₁ per pixel."""
+    return jnp.mean(jnp.abs(images - targets))
+
+
+def make_networks(config, channels: int):
+    """(generator, discriminator) from explicit config fields; G outputs `channels`."""
+    m, p = config.model, config.pix2pix
+    dtype = precision.compute_dtype(m.dtype)
+    gen = nets.UNetGenerator(
+        out_channels=channels,
+        channels=m.channels,
+        bottleneck=p.bottleneck,
+        dropout=p.dropout,
+        dtype=dtype,
+    )
+    disc = nets.PatchDiscriminator(
+        channels=m.channels, num_strided=p.disc_layers, dtype=dtype
+    )
+    return gen, disc
+
+
+def validate(config, image_shape):
+    """ConfigError naming the field for values Pix2Pix cannot use (images [H, W, C])."""
+    p = config.pix2pix
+    if not is_paired(config.data):
+        raise ConfigError(
+            f"algorithm 'pix2pix' needs a paired data.source (fashion_edges), not "
+            f"{config.data.source!r}"
+        )
+    for name in ("l1_weight", "adversarial_weight"):
+        if p[name] < 0:
+            raise ConfigError(f"pix2pix.{name}={p[name]} must be ≥ 0")
+    if not 0.0 <= p.dropout < 1.0:
+        raise ConfigError(f"pix2pix.dropout={p.dropout} must be in [0, 1)")
+    if p.disc_layers < 1:
+        raise ConfigError(f"pix2pix.disc_layers={p.disc_layers} must be ≥ 1")
+    if p.bottleneck < 1:
+        raise ConfigError(f"pix2pix.bottleneck={p.bottleneck} must be ≥ 1")
+    for size in image_shape[:2]:
+        if size % 4 or size % 2**p.disc_layers:
+            raise ConfigError(
+                f"image size {size} must be a multiple of 4 (the U-Net's two levels) and "
+                f"of 2^pix2pix.disc_layers = {2**p.disc_layers}"
+            )
+
+
+def init(config, rng, example_batch) -> MultiState:
+    """Builds G and D with their Adam optimisers (no EMA unless optim.ema_decay > 0)."""
+    source, target = example_batch["source"], example_batch["target"]
+    validate(config, target.shape[1:])
+    gen_model, disc_model = make_networks(config, target.shape[-1])
+    g_key, d_key, drop_key = jax.random.split(rng, 3)
+    g_vars = gen_model.init({"params": g_key, "dropout": drop_key}, source, train=False)
+    d_vars = disc_model.init(d_key, source, target, train=False)
+    num_steps = config.train.num_steps
+    gen = TrainState.create(
+        apply_fn=gen_model.apply,
+        params=g_vars["params"],
+        tx=optim.make_optimizer(config.optim, num_steps),
+        ema_decay=config.optim.ema_decay,
+        ema_warmup=config.optim.ema_warmup,
+    )
+    disc = TrainState.create(
+        apply_fn=disc_model.apply,
+        params=d_vars["params"],
+        tx=optim.make_optimizer(config.d_optim, num_steps),
+        ema_decay=0.0,  # only the generator is averaged
+    )
+    return MultiState(networks={"gen": gen, "disc": disc}, primary="gen")
+
+
+def generate(gen: TrainState, params, source, *, dropout_rng=None):
+    """G(source): with dropout when `dropout_rng` is given (training), else deterministic."""
+    if dropout_rng is None:
+        return gen.apply_fn({"params": params}, source, train=False)
+    return gen.apply_fn(
+        {"params": params}, source, train=True, rngs={"dropout": dropout_rng}
+    )
+
+
+def _scores(disc: TrainState, params, source, image):
+    return disc.apply_fn({"params": params}, source, image, train=True)
+
+
+def discriminator_step(config, gen, disc, batch, dropout_rng):
+    """One D update: real pairs (source, target) against (source, G(source))."""
+    source, target = batch["source"], batch["target"]
+    fake = jax.lax.stop_gradient(
+        generate(gen, gen.params, source, dropout_rng=dropout_rng)
+    )
+    b = source.shape[0]
+
+    def loss_fn(params):
+        # Real and generated pairs in one call (D's instance norm is per example).
+        logits = _scores(
+            disc,
+            params,
+            jnp.concatenate([source, source]),
+            jnp.concatenate([target, fake]),
+        )
+        real, generated = logits[:b].reshape(-1), logits[b:].reshape(-1)
+        loss = D_LOSS_SCALE * losses.discriminator_loss(GAN_LOSS, real, generated)
+        scalars = {
+            "d_loss": loss,
+            "d_real": jnp.mean(jax.nn.sigmoid(real)),
+            "d_fake": jnp.mean(jax.nn.sigmoid(generated)),
+        }
+        return loss, {"scalars": scalars}
+
+    disc, metrics, _ = gradient_step(disc, loss_fn)
+    del metrics["learning_rate"]
+    metrics["d_grad_norm"] = metrics.pop("grad_norm")
+    return disc, metrics
+
+
+def generator_step(config, gen, disc, batch, dropout_rng):
+    """One G update: λ_adv · (−E log D(x, G(x))) + λ_L1 · ‖y − G(x)‖₁ against the new D."""
+    p = config.pix2pix
+    source, target = batch["source"], batch["target"]
+
+    def loss_fn(params):
+        fake = generate(gen, params, source, dropout_rng=dropout_rng)
+        logits = _scores(disc, disc.params, source, fake).reshape(-1)
+        adversarial = losses.generator_loss(GAN_LOSS, logits)
+        l1 = l1_loss(fake, target)
+        loss = p.adversarial_weight * adversarial + p.l1_weight * l1
+        scalars = {"g_loss": loss, "g_adversarial_loss": adversarial, "l1": l1}
+        return loss, {"scalars": scalars}
+
+    gen, metrics, _ = gradient_step(gen, loss_fn)
+    del metrics["learning_rate"]
+    metrics["g_grad_norm"] = metrics.pop("grad_norm")
+    return gen, metrics
+
+
+def train_step(config, state: MultiState, batch, rng):
+    """One D update, then one G update; keys from fold_in(rng, generator step). Both updates
+    see the same dropout mask, so D is trained on the image G is then updated through."""
+    key = jax.random.fold_in(rng, state.step)
+    gen, disc = state["gen"], state["disc"]
+    disc, d_metrics = discriminator_step(config, gen, disc, batch, key)
+    gen, g_metrics = generator_step(config, gen, disc, batch, key)
+    metrics = {**d_metrics, **g_metrics}
+    metrics["g_learning_rate"] = optim.current_learning_rate(gen.opt_state)
+    metrics["d_learning_rate"] = optim.current_learning_rate(disc.opt_state)
+    return state.replace_networks(gen=gen, disc=disc), metrics
+
+
+def sample(config, state: MultiState, rng, num_samples: int, *, inputs=None):
+    """G(source) for inputs={"source": [num_samples, H, W, C]}: images NHWC in [-1, 1].
+
+    Deterministic (no dropout, `rng` unused); EMA weights when config.sample.use_ema (equal
+    to the raw weights unless optim.ema_decay > 0).
+    """
+    del rng
+    inputs = dict(inputs or {})
+    source = inputs.pop("source", None)
+    if source is None:
+        raise ConfigError(
+            "pix2pix translates images: sample needs inputs={'source': images [N, H, W, C]} "
+            "(grids and evaluations take them from the held-out split)"
+        )
+    if inputs:
+        raise ConfigError(
+            f"pix2pix samples take inputs['source'] only, not {sorted(inputs)}"
+        )
+    if source.ndim != 4 or source.shape[0] != num_samples:
+        raise ConfigError(
+            f"inputs['source'] has shape {tuple(source.shape)}; expected "
+            f"{num_samples} images [{num_samples}, H, W, C]"
+        )
+    gen = state["gen"]
+    params = sampling_params(gen, config.sample.use_ema)
+    return generate(gen, params, jnp.asarray(source, jnp.float32))
+
+
+def sampling_inputs(config, num_samples: int, held_out):
+    """{"source": the first num_samples held-out source images}."""
+    return {"source": held_out(num_samples)["source"]}
+
+
+def evaluate(config, state: MultiState, batch, rng):
+    """L1, PSNR (dB) and SSIM of G(source) against the targets of a held-out batch (images
+    on the [-1, 1] scale, data range 2); SSIM only for images of at least 11×11."""
+    del rng
+    gen = state["gen"]
+    params = sampling_params(gen, config.sample.use_ema)
+    images = generate(gen, params, batch["source"])
+    target = batch["target"]
+    metrics = {
+        "l1": l1_loss(images, target),
+        "psnr": jnp.mean(image_quality.psnr(images, target)),
+    }
+    if min(target.shape[1:3]) >= 11:
+        metrics["ssim"] = jnp.mean(image_quality.ssim(images, target))
+    return metrics
+
+
+ALGORITHM = Algorithm(
+    name="pix2pix",
+    init=init,
+    train_step=train_step,
+    sample=sample,
+    sampling_inputs=sampling_inputs,
+    evaluate=evaluate,
+)
