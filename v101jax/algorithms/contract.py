@@ -40,6 +40,7 @@ import inspect
 from collections.abc import Callable
 
 from v101jax.core.errors import ConfigError
+from v101jax.core.inputs import take_inputs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,11 +128,7 @@ def with_sample_options(config, algorithm: Algorithm, **flags):
 
 def check_no_inputs(config, inputs) -> None:
     """ConfigError when an unconditional algorithm's `sample` is given inputs."""
-    if inputs:
-        raise ConfigError(
-            f"algorithm {config.algorithm!r} samples unconditionally; it takes no inputs "
-            f"(got {sorted(inputs)})"
-        )
+    take_inputs(config, inputs)
 
 
 # The required functions and their leading positional parameters.

@@ -30,6 +30,7 @@ import jax.numpy as jnp
 from v101jax.algorithms.contract import Algorithm
 from v101jax.core import optim, precision
 from v101jax.core.errors import ConfigError
+from v101jax.core.inputs import take_inputs
 from v101jax.core.train_state import (
     MultiState,
     TrainState,
@@ -389,12 +390,7 @@ def sample(config, state: MultiState, rng, num_samples: int, *, inputs=None):
     inputs: {"labels": int [num_samples]} classes of a conditional model (default 0, 1, …,
     K−1, 0, …).
     """
-    inputs = dict(inputs or {})
-    labels = inputs.pop("labels", None)
-    if inputs:
-        raise ConfigError(
-            f"GAN samples take inputs['labels'] only, not {sorted(inputs)}"
-        )
+    (labels,) = take_inputs(config, inputs, "labels")
     if labels is None:
         labels = _labels_or_zeros(config, num_samples)
     elif not is_conditional(config):

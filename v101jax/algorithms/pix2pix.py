@@ -29,6 +29,7 @@ import jax.numpy as jnp
 from v101jax.algorithms.contract import Algorithm
 from v101jax.core import optim, precision
 from v101jax.core.errors import ConfigError
+from v101jax.core.inputs import take_inputs
 from v101jax.core.train_state import (
     MultiState,
     TrainState,
@@ -200,16 +201,11 @@ def sample(config, state: MultiState, rng, num_samples: int, *, inputs=None):
     to the raw weights unless optim.ema_decay > 0).
     """
     del rng
-    inputs = dict(inputs or {})
-    source = inputs.pop("source", None)
+    (source,) = take_inputs(config, inputs, "source")
     if source is None:
         raise ConfigError(
             "pix2pix translates images: sample needs inputs={'source': images [N, H, W, C]} "
             "(grids and evaluations take them from the held-out split)"
-        )
-    if inputs:
-        raise ConfigError(
-            f"pix2pix samples take inputs['source'] only, not {sorted(inputs)}"
         )
     if source.ndim != 4 or source.shape[0] != num_samples:
         raise ConfigError(

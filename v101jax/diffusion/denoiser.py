@@ -12,6 +12,7 @@ import jax.numpy as jnp
 
 from v101jax.core import optim, precision
 from v101jax.core.errors import ConfigError
+from v101jax.core.inputs import take_inputs
 from v101jax.core.train_state import TrainState, sampling_params
 from v101jax.data import num_classes
 from v101jax.diffusion import guidance as classifier_free
@@ -95,12 +96,7 @@ def sampling_inputs(config, num_samples: int, held_out):
 def sample_labels(config, num_samples: int, inputs):
     """The labels `sample` conditions on: inputs["labels"] (default 0, 1, …, K−1, 0, … for a
     class-conditional model); a ConfigError for inputs the model does not take."""
-    inputs = dict(inputs or {})
-    labels = inputs.pop("labels", None)
-    if inputs:
-        raise ConfigError(
-            f"{config.algorithm} samples take inputs['labels'] only, not {sorted(inputs)}"
-        )
+    (labels,) = take_inputs(config, inputs, "labels")
     if labels is None:
         labels = (sampling_inputs(config, num_samples, None) or {}).get("labels")
     return labels
