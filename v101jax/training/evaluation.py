@@ -35,8 +35,6 @@ class Evaluator:
         )
         self.stats_dir = ev.stats_dir or os.path.join(workdir or ".", "eval_stats")
         self._real = None
-        # Compiled once here, not at every evaluation of a run.
-        self._evaluate = compiled_evaluate(get_algorithm(config.algorithm), config)
 
     def reference(self) -> extractors.FeatureSummary:
         """The real split's feature summary (computed at the first call, then cached)."""
@@ -111,33 +109,28 @@ class Evaluator:
             ev.num_samples,
             "  ".join(f"{k}={v:.4g}" for k, v in results.items()),
         )
-        if self._evaluate is not None:
+        algorithm = get_algorithm(self.config.algorithm)
+        if algorithm.evaluate is not None:
             batch = self.held_out(min(ev.num_samples, self.held_out.size()))
             results.update(
-                held_out_metrics(self._evaluate, state, batch, key, ev.batch_size)
+                held_out_metrics(
+                    algorithm, self.config, state, batch, key, ev.batch_size
+                )
             )
         return results
 
 
-def compiled_evaluate(algorithm, config):
-    """The algorithm's `evaluate` hook bound to `config` and jitted, as (state, batch, rng) →
-    scalars; None for an algorithm without one."""
-    if algorithm.evaluate is None:
-        return None
-    return jax.jit(functools.partial(algorithm.evaluate, config))
-
-
 def held_out_metrics(
-    evaluate, state, batch: dict, rng, batch_size: int = 500
+    algorithm, config, state, batch: dict, rng, batch_size: int = 500
 ) -> dict[str, float]:
-    """`evaluate(state, chunk, rng)` (`compiled_evaluate`) averaged over the examples of
-    `batch` in chunks of `batch_size` (weighted by chunk size): PSNR/SSIM, ELBO and the
-    like."""
+    """The algorithm's `evaluate` hook averaged over the examples of `batch` in chunks of
+    `batch_size` (weighted by chunk size): PSNR/SSIM, ELBO and the like."""
+    fn = jax.jit(functools.partial(algorithm.evaluate, config))
     count = len(next(iter(batch.values())))
     totals = {}
     for i, start in enumerate(range(0, count, batch_size)):
         chunk = {k: v[start : start + batch_size] for k, v in batch.items()}
-        out = evaluate(state, chunk, jax.random.fold_in(rng, i))
+        out = fn(state, chunk, jax.random.fold_in(rng, i))
         n = len(next(iter(chunk.values())))
         for k, v in out.items():
             totals[k] = totals.get(k, 0.0) + float(v) * n

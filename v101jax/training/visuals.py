@@ -18,7 +18,7 @@ from v101jax.algorithms import get_algorithm
 from v101jax.core.errors import ConfigError
 from v101jax.data import image_key, load_dataset
 from v101jax.training import images, sampling
-from v101jax.training.evaluation import compiled_evaluate, held_out_metrics
+from v101jax.training.evaluation import held_out_metrics
 
 NUM_COLUMNS = 8
 INTERPOLATION_STEPS = 10
@@ -133,9 +133,7 @@ def write_figures(
     for name, picture in pictures.items():
         paths[name] = os.path.join(out_dir, f"{name}.png")
         images.save_png(paths[name], picture)
-    figures = held_out_metrics(
-        compiled_evaluate(algorithm, config), state, {"x": x[:num_eval]}, eval_key
-    )
+    figures = held_out_metrics(algorithm, config, state, {"x": x[:num_eval]}, eval_key)
     figures["num_images"] = min(num_eval, len(x))
     with open(os.path.join(out_dir, "figures.json"), "w") as f:
         json.dump(figures, f, indent=2)
