@@ -16,7 +16,8 @@ def get_base_config() -> ml_collections.ConfigDict:
     config.init_from = ""
 
     config.data = data = ml_collections.ConfigDict()
-    # fashion_mnist (Debian package files) | tfds | digits | ring | grid | moons
+    # fashion_mnist (Debian package files) | fashion_edges (edge → garment pairs) |
+    # fashion_domains (two unpaired classes) | tfds | digits | ring | grid | moons
     data.source = "fashion_mnist"
     data.fashion_mnist_dir = "/usr/share/datasets/fashion-mnist"
     data.tfds_name = "fashion_mnist"  # used when source == "tfds"
@@ -25,6 +26,8 @@ def get_base_config() -> ml_collections.ConfigDict:
     data.image_size = 28  # tfds only: images are resized to this
     data.channels = 1  # tfds only
     data.num_classes = 0  # tfds only: label classes (class-conditional models need it)
+    # fashion_domains only: the Fashion-MNIST classes of domains A and B (sneaker ↔ ankle boot)
+    data.domain_classes = (7, 9)
     data.split = "train"
     data.batch_size = 64  # global batch, across all devices and processes
     data.random_flip = False  # horizontal flips (images only)

@@ -1,5 +1,6 @@
-"""The paired `fashion_edges` source: Sobel edge maps against SciPy, the declared keys, load
-from (hand-written) IDX files, flips that keep pairs aligned, and pair-aware grids."""
+"""The paired `fashion_edges` and unpaired `fashion_domains` sources: Sobel edge maps against
+SciPy, the declared keys, load from (hand-written) IDX files, flips that keep pairs aligned,
+independent shuffles of unpaired domains, and pair-aware grids."""
 
 import gzip
 import struct
@@ -15,16 +16,23 @@ from v101jax.data import (
     batch_spec,
     edges,
     example_batch,
-    image_key,
     is_paired,
+    is_unpaired,
     load_dataset,
+    real_images,
 )
+from v101jax.core.errors import ConfigError
 from v101jax.training import images
 
 
-def _data_cfg(source="fashion_edges", directory="", split="train"):
+def _data_cfg(source="fashion_edges", directory="", split="train", domains=(7, 9)):
     return ml_collections.ConfigDict(
-        {"source": source, "fashion_mnist_dir": directory, "split": split}
+        {
+            "source": source,
+            "fashion_mnist_dir": directory,
+            "split": split,
+            "domain_classes": domains,
+        }
     )
 
 
@@ -64,7 +72,9 @@ def test_paired_source_declares_source_target_and_label():
     spec = batch_spec(cfg)
     assert sorted(spec) == ["label", "source", "target"]
     assert spec["source"][0] == spec["target"][0] == (28, 28, 1)
-    assert image_key(cfg) == "target" and image_key(_data_cfg("fashion_mnist")) == "x"
+    data = {"source": np.zeros(2), "target": np.ones(2), "x": np.full(2, 2.0)}
+    np.testing.assert_array_equal(real_images(cfg, data), np.ones(2))
+    np.testing.assert_array_equal(real_images(_data_cfg("fashion_mnist"), data), data["x"])
     assert example_batch(cfg, 3)["source"].shape == (3, 28, 28, 1)
 
 
@@ -81,6 +91,61 @@ def test_load_pairs_each_image_with_its_edge_map(tmp_path):
     np.testing.assert_array_equal(data["label"], np.arange(5))
     np.testing.assert_array_equal(data["source"], edges.edge_maps(pixels[..., None]))
     assert set(np.unique(data["source"])) <= {-1.0, 1.0}
+
+
+def test_unpaired_source_splits_fashion_mnist_by_class(tmp_path):
+    rng = np.random.default_rng(2)
+    labels = np.array([7, 9, 1, 7, 9, 9, 0, 7, 9])
+    pixels = rng.integers(0, 256, (len(labels), 28, 28)).astype(np.uint8)
+    _write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", pixels)
+    _write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels)
+    cfg = _data_cfg("fashion_domains", directory=str(tmp_path), split="test")
+    assert is_unpaired(cfg) and not is_paired(cfg)
+    assert sorted(batch_spec(cfg)) == ["a", "b"]
+    data = load_dataset(cfg)
+    unit = pixels[..., None].astype(np.float32) / 127.5 - 1.0
+    np.testing.assert_array_equal(data["a"], unit[labels == 7])  # 3 sneakers
+    np.testing.assert_array_equal(data["b"], unit[labels == 9])  # 4 ankle boots
+    np.testing.assert_array_equal(
+        real_images(cfg, data), np.concatenate([unit[labels == 7], unit[labels == 9]])
+    )
+    with pytest.raises(ConfigError, match="domain_classes"):
+        load_dataset(_data_cfg("fashion_domains", str(tmp_path), "test", (7, 7)))
+
+
+def test_unpaired_domains_are_shuffled_independently_and_resume_exactly():
+    """Domains of different sizes (12 and 20 images, batch 4): each sees every image once
+    per its own epoch, the A–B pairings change between epochs, and the batch of a step is a
+    function of (seed, step) only."""
+    dataset = {"a": np.arange(12.0), "b": 100.0 + np.arange(20.0)}
+    it = BatchIterator(dataset, global_batch_size=4, seed=3, independent=True)
+    try:
+        batches = [next(it) for _ in range(15)]  # 5 epochs of A, 3 of B
+    finally:
+        it.close()
+    for e in range(5):
+        seen = np.concatenate([b["a"] for b in batches[3 * e : 3 * e + 3]])
+        np.testing.assert_array_equal(np.sort(seen), dataset["a"])
+    for e in range(3):
+        seen = np.concatenate([b["b"] for b in batches[5 * e : 5 * e + 5]])
+        np.testing.assert_array_equal(np.sort(seen), dataset["b"])
+    # Equal sizes: one shared shuffle would keep every b == a + 100 next to its a.
+    same = {"a": np.arange(12.0), "b": 100.0 + np.arange(12.0)}
+    it = BatchIterator(same, global_batch_size=4, seed=3, independent=True)
+    try:
+        aligned = [np.mean(b["b"] == b["a"] + 100) for b in (next(it) for _ in range(9))]
+    finally:
+        it.close()
+    assert np.mean(aligned) < 0.3
+    resumed = BatchIterator(dataset, global_batch_size=4, seed=3, independent=True,
+                            start_step=7)
+    try:
+        for want in batches[7:10]:
+            got = next(resumed)
+            for k in want:
+                np.testing.assert_array_equal(got[k], want[k])
+    finally:
+        resumed.close()
 
 
 def test_random_flip_mirrors_source_and_target_together():

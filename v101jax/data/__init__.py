@@ -4,10 +4,11 @@ from v101jax.data.pipeline import (
     BatchIterator,
     batch_spec,
     example_batch,
-    image_key,
     is_paired,
+    is_unpaired,
     load_dataset,
     num_classes,
+    real_images,
     sample_shape,
 )
 
@@ -15,9 +16,10 @@ __all__ = [
     "BatchIterator",
     "batch_spec",
     "example_batch",
-    "image_key",
     "is_paired",
+    "is_unpaired",
     "load_dataset",
     "num_classes",
+    "real_images",
     "sample_shape",
 ]

@@ -18,14 +18,22 @@ TOY_SOURCES = ("ring", "grid", "moons")
 # Paired sources: batches {"source": input image, "target": its image in the other domain,
 # "label"}, for image-to-image translation.
 PAIRED_SOURCES = ("fashion_edges",)
-SOURCES = ("fashion_mnist", "tfds", "digits") + PAIRED_SOURCES + TOY_SOURCES
+# Unpaired sources: batches {"a": images of domain A, "b": images of domain B}, drawn
+# independently of each other (CycleGAN's data).
+UNPAIRED_SOURCES = ("fashion_domains",)
+SOURCES = (
+    ("fashion_mnist", "tfds", "digits")
+    + PAIRED_SOURCES
+    + UNPAIRED_SOURCES
+    + TOY_SOURCES
+)
 
 
 def sample_shape(data_cfg) -> tuple[int, ...]:
     """Shape of one example (without batch axis) for `data_cfg.source`: of a paired source,
     the shape of its target images (what a model generates)."""
     source = data_cfg.source
-    if source in ("fashion_mnist", "fashion_edges"):
+    if source in ("fashion_mnist", "fashion_edges", "fashion_domains"):
         return (28, 28, 1)
     if source == "digits":
         return (8, 8, 1)
@@ -40,6 +48,7 @@ def sample_shape(data_cfg) -> tuple[int, ...]:
 _NUM_CLASSES = {
     "fashion_mnist": 10,
     "fashion_edges": 10,
+    "fashion_domains": 2,  # the two domains
     "digits": 10,
     "ring": 8,
     "grid": 25,
@@ -70,13 +79,18 @@ def is_paired(data_cfg) -> bool:
     return data_cfg.source in PAIRED_SOURCES
 
 
+def is_unpaired(data_cfg) -> bool:
+    """Whether `data_cfg.source` gives two unpaired image domains {"a", "b"}."""
+    return data_cfg.source in UNPAIRED_SOURCES
+
+
 def batch_spec(data_cfg) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     """The keys of `data_cfg.source`'s batches, each with its per-example shape and dtype.
 
-    Unpaired sources give {"x": an image [H, W, C] or a 2-D point, "label": int32}; paired
-    sources {"source": the input image, "target": the image it maps to, "label": int32}
-    (unpaired two-domain sets would declare `a`/`b` the same way), so the loop builds
-    example batches from this and never names keys itself.
+    Single-image sources give {"x": an image [H, W, C] or a 2-D point, "label": int32};
+    paired sources {"source": the input image, "target": the image it maps to, "label":
+    int32}; unpaired two-domain sources {"a": an image of domain A, "b": one of domain B},
+    so the loop builds example batches from this and never names keys itself.
     """
     shape = sample_shape(data_cfg)
     if is_paired(data_cfg):
@@ -85,13 +99,20 @@ def batch_spec(data_cfg) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
             "target": (shape, np.float32),
             "label": ((), np.int32),
         }
+    if is_unpaired(data_cfg):
+        return {"a": (shape, np.float32), "b": (shape, np.float32)}
     return {"x": (shape, np.float32), "label": ((), np.int32)}
 
 
-def image_key(data_cfg) -> str:
-    """The batch key holding the real images that samples are compared with (the reference
-    set of the Fréchet distance, autoencoder inputs): "target" for paired sources, else "x"."""
-    return "target" if is_paired(data_cfg) else "x"
+def real_images(data_cfg, dataset: dict[str, np.ndarray]) -> np.ndarray:
+    """The real images of a loaded dataset that samples are compared with (the reference set
+    of the Fréchet distance, autoencoder inputs): a paired source's targets, both domains of
+    an unpaired one (A then B), else "x"."""
+    if is_paired(data_cfg):
+        return dataset["target"]
+    if is_unpaired(data_cfg):
+        return np.concatenate([dataset["a"], dataset["b"]])
+    return dataset["x"]
 
 
 def example_batch(data_cfg, batch_size: int) -> dict[str, np.ndarray]:
@@ -104,11 +125,14 @@ def example_batch(data_cfg, batch_size: int) -> dict[str, np.ndarray]:
 
 def load_dataset(data_cfg, *, seed: int = 0) -> dict[str, np.ndarray]:
     """Loads `data_cfg.source` as arrays with the keys of `batch_spec`: {"x": float32 in
-    [-1, 1], "label": int32}, or for paired sources {"source", "target", "label"}.
+    [-1, 1], "label": int32}, for paired sources {"source", "target", "label"}, for unpaired
+    ones {"a", "b"} (whose lengths may differ).
 
     Images are NHWC; toy sets are [N, 2] points (not rescaled). `fashion_edges` pairs each
     Fashion-MNIST image (target) with its binary Sobel edge map (source, v101jax.data.edges),
-    computed at load time for the whole split at once (seconds).
+    computed at load time for the whole split at once (seconds). `fashion_domains` splits
+    Fashion-MNIST by class: A holds the images of class data.domain_classes[0], B those of
+    data.domain_classes[1] (default sneaker ↔ ankle boot).
     """
     source = data_cfg.source
     sample_shape(data_cfg)  # validates the name
@@ -121,6 +145,13 @@ def load_dataset(data_cfg, *, seed: int = 0) -> dict[str, np.ndarray]:
             "source": edges.edge_maps(images),
             "target": _uint8_to_unit(images),
             "label": labels,
+        }
+    if source == "fashion_domains":
+        images, labels = fashion_mnist.load(data_cfg.fashion_mnist_dir, data_cfg.split)
+        a, b = _domain_classes(data_cfg)
+        return {
+            "a": _uint8_to_unit(images[labels == a]),
+            "b": _uint8_to_unit(images[labels == b]),
         }
     if source == "digits":
         return _load_digits(data_cfg.split)
@@ -141,6 +172,18 @@ def load_dataset(data_cfg, *, seed: int = 0) -> dict[str, np.ndarray]:
         data_cfg.num_points, std=data_cfg.toy_std, seed=seed * 2 + split_seed
     )
     return {"x": points, "label": labels}
+
+
+def _domain_classes(data_cfg) -> tuple[int, int]:
+    classes = tuple(data_cfg.domain_classes)
+    if len(classes) != 2 or classes[0] == classes[1] or not all(
+        0 <= c < len(fashion_mnist.CLASS_NAMES) for c in classes
+    ):
+        raise ConfigError(
+            f"data.domain_classes={classes}: give two different Fashion-MNIST classes "
+            f"(0 … {len(fashion_mnist.CLASS_NAMES) - 1}) for domains A and B"
+        )
+    return classes
 
 
 def _uint8_to_unit(images: np.ndarray) -> np.ndarray:
@@ -212,8 +255,10 @@ def _load_tfds(data_cfg):
 class BatchIterator:
     """Yields this process's slice of the global batch for steps start_step, start_step + 1, …
 
-    Batches hold the dataset's keys ({"x": [local_batch, ...], "label": [local_batch]}, or a
-    paired source's "source"/"target"/"label"), as numpy arrays. With
+    Batches hold the dataset's keys ({"x": [local_batch, ...], "label": [local_batch]}, a
+    paired source's "source"/"target"/"label", an unpaired one's "a"/"b"), as numpy arrays;
+    with `independent` each array follows its own shuffle (seeded [seed, its index among the
+    sorted keys, epoch]), else all share one. With
     `steps_per_call` K > 1 each item stacks K consecutive steps: [K, local_batch, ...].
     Preparation (and `transform`, e.g. the transfer to devices) runs `prefetch` items ahead in
     a background thread.
@@ -230,17 +275,23 @@ class BatchIterator:
         process_count: int = 1,
         steps_per_call: int = 1,
         random_flip: bool = False,
+        independent: bool = False,
         prefetch: int = 2,
         transform=None,
     ):
         self.dataset = dataset
         lengths = {k: len(v) for k, v in dataset.items()}
-        if len(set(lengths.values())) != 1:
+        if not independent and len(set(lengths.values())) != 1:
             raise DataError(f"dataset arrays differ in length: {lengths}")
-        self.num_examples = next(iter(lengths.values()))
+        # `independent` (unpaired domains): every array is shuffled on its own, with its own
+        # epochs, so the A and B images that meet in a batch change from epoch to epoch.
+        self.independent = independent
+        self.num_examples = min(lengths.values())
         if global_batch_size > self.num_examples:
             raise ConfigError(
-                f"data.batch_size={global_batch_size} exceeds the dataset size {self.num_examples}"
+                f"data.batch_size={global_batch_size} exceeds the dataset size "
+                f"{self.num_examples}"
+                + (f" (of the smallest array: {lengths})" if independent else "")
             )
         if global_batch_size % process_count:
             raise ConfigError(
@@ -257,36 +308,46 @@ class BatchIterator:
         # Applied in the background thread too, e.g. the host-to-device transfer.
         self.transform = transform or (lambda item: item)
         self._step = start_step
-        self._perm = (None, None)  # (epoch, permutation) of the last epoch used
+        self._perms = {}  # stream → (epoch, permutation) of the last epoch it used
         self._queue = queue.Queue(maxsize=max(1, prefetch))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._fill, daemon=True)
         self._thread.start()
 
-    def indices(self, step: int) -> np.ndarray:
-        """Dataset indices of this process's examples at global step `step`."""
-        epoch, pos = divmod(step, self.steps_per_epoch)
-        cached_epoch, perm = (
-            self._perm
-        )  # one tuple, swapped atomically: safe across threads
+    def indices(self, step: int, key: str | None = None) -> np.ndarray:
+        """Dataset indices of this process's examples at global step `step` (of array `key`
+        when the arrays are shuffled independently)."""
+        if self.independent:
+            if key is None:
+                raise ValueError("independently shuffled arrays: name the array's key")
+            stream = sorted(self.dataset).index(key)
+            num_examples = len(self.dataset[key])
+            seed = [self.seed, stream]
+        else:
+            stream, num_examples, seed = None, self.num_examples, [self.seed]
+        steps_per_epoch = num_examples // self.global_batch_size
+        epoch, pos = divmod(step, steps_per_epoch)
+        # One tuple per stream, swapped atomically: safe across threads.
+        cached_epoch, perm = self._perms.get(stream, (None, None))
         if epoch != cached_epoch:
-            perm = np.random.default_rng([self.seed, epoch]).permutation(
-                self.num_examples
-            )
-            self._perm = (epoch, perm)
+            perm = np.random.default_rng(seed + [epoch]).permutation(num_examples)
+            self._perms[stream] = (epoch, perm)
         start = (
             pos * self.global_batch_size + self.process_index * self.local_batch_size
         )
         return perm[start : start + self.local_batch_size]
 
     def batch_at(self, step: int) -> dict[str, np.ndarray]:
-        idx = self.indices(step)
-        batch = {k: v[idx] for k, v in self.dataset.items()}
+        if self.independent:
+            batch = {k: v[self.indices(step, k)] for k, v in self.dataset.items()}
+        else:
+            idx = self.indices(step)
+            batch = {k: v[idx] for k, v in self.dataset.items()}
         if self.random_flip:
             # One mask for every image array of the batch ([B, H, W, C]): a paired source's
             # input and target are mirrored together. Labels and 2-D points are left alone.
             rng = np.random.default_rng([self.seed, step, self.process_index, 1])
-            flip = (rng.random(len(idx)) < 0.5)[:, None, None, None]
+            flip = (rng.random(self.local_batch_size) < 0.5)[:, None, None, None]
             for k, v in batch.items():
                 if v.ndim == 4:
                     batch[k] = np.where(flip, v[:, :, ::-1], v)

@@ -15,7 +15,7 @@ import numpy as np
 from absl import logging
 
 from v101jax.algorithms import get_algorithm
-from v101jax.data import image_key, load_dataset
+from v101jax.data import load_dataset, real_images
 from v101jax.metrics import extractors, reference, scoring
 from v101jax.training import sampling
 from v101jax.training.progress import log_progress
@@ -50,10 +50,10 @@ class Evaluator:
                 stats_dir=self.stats_dir,
                 batch_size=ev.batch_size,
                 max_features=ev.max_features,
-                # A paired source's reference images are its targets (image_key).
-                load_images=lambda: load_dataset(data_cfg, seed=self.config.seed)[
-                    image_key(data_cfg)
-                ],
+                # A paired source's targets, an unpaired one's two domains.
+                load_images=lambda: real_images(
+                    data_cfg, load_dataset(data_cfg, seed=self.config.seed)
+                ),
             )
         return self._real
 

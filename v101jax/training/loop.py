@@ -24,7 +24,7 @@ from v101jax.core.errors import (
     NonFiniteLossError,
     WorkdirError,
 )
-from v101jax.data import BatchIterator, load_dataset
+from v101jax.data import BatchIterator, is_unpaired, load_dataset
 from v101jax.data import example_batch as data_example_batch
 from v101jax.training import images, sampling
 from v101jax.training.periodic import is_time
@@ -88,6 +88,7 @@ def train_and_evaluate(config, workdir: str):
         process_count=jax.process_count(),
         steps_per_call=steps_per_call,
         random_flip=config.data.random_flip,
+        independent=is_unpaired(config.data),
         prefetch=config.data.prefetch,
         transform=lambda b: parallel.global_batch(b, data_sharding),
     )

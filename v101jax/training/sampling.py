@@ -33,7 +33,8 @@ class HeldOut:
             data_cfg = self.config.data.copy_and_resolve_references()
             data_cfg.split = self.config.eval.reference_split
             self._data = load_dataset(data_cfg, seed=self.config.seed)
-        return len(next(iter(self._data.values())))
+        # Unpaired domains may differ in size: every key has at least this many.
+        return min(len(v) for v in self._data.values())
 
     def __call__(self, n: int) -> dict[str, np.ndarray]:
         available = self.size()

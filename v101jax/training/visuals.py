@@ -16,7 +16,7 @@ import numpy as np
 
 from v101jax.algorithms import get_algorithm
 from v101jax.core.errors import ConfigError
-from v101jax.data import image_key, load_dataset
+from v101jax.data import load_dataset, real_images
 from v101jax.training import images, sampling
 from v101jax.training.evaluation import held_out_metrics
 
@@ -41,7 +41,7 @@ def held_out_images(config, num_images: int) -> np.ndarray:
     """The first `num_images` images of the config's test split, float32 in [-1, 1]."""
     data_cfg = config.data.copy_and_resolve_references()
     data_cfg.split = "test"
-    return load_dataset(data_cfg)[image_key(data_cfg)][:num_images]
+    return real_images(data_cfg, load_dataset(data_cfg))[:num_images]
 
 
 class Codec:
