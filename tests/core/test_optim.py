@@ -65,6 +65,34 @@ def test_constant_with_warmup(t):
     assert float(schedule(t)) == pytest.approx(want, rel=1e-6, abs=1e-12)
 
 
+@pytest.mark.parametrize("warmup", [0, 5])
+def test_linear_decay_is_flat_then_falls_linearly_to_the_end_rate(warmup):
+    """CycleGAN's schedule: constant, then the last decay_steps (default half the run) fall
+    linearly to learning_rate · end_lr_fraction."""
+    num_steps, end_fraction = 100, 0.1
+    for decay_steps, start in ((0, 50), (20, 80)):
+        cfg = _optim_cfg(
+            schedule="linear_decay",
+            warmup_steps=warmup,
+            decay_steps=decay_steps,
+            end_lr_fraction=end_fraction,
+        )
+        schedule = optim.learning_rate_schedule(cfg, num_steps)
+        length = num_steps - start
+        for t in (0, 3, 10, start - 1, start, start + 7, num_steps - 1, num_steps):
+            if t < warmup:
+                want = LR * t / warmup
+            elif t <= start:
+                want = LR
+            else:
+                want = LR + (LR * end_fraction - LR) * (t - start) / length
+            assert float(schedule(t)) == pytest.approx(want, rel=1e-5, abs=1e-12), t
+    with pytest.raises(ConfigError, match="decay_steps"):
+        optim.learning_rate_schedule(
+            _optim_cfg(schedule="linear_decay", decay_steps=98, warmup_steps=5), 100
+        )
+
+
 def test_constant_without_warmup_is_flat():
     schedule = optim.learning_rate_schedule(
         _optim_cfg(schedule="constant", warmup_steps=0), 10

@@ -7,6 +7,7 @@ loop and the commands call only those, so they never branch on algorithm names.
 
 from v101jax.algorithms import (
     autoencoder,
+    cyclegan,
     diffusion,
     gan,
     pix2pix,
@@ -21,6 +22,7 @@ REGISTRY: dict[str, Algorithm] = {
     module.ALGORITHM.name: module.ALGORITHM
     for module in (
         autoencoder,
+        cyclegan,
         diffusion,
         gan,
         pix2pix,

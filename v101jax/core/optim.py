@@ -13,6 +13,9 @@ def learning_rate_schedule(optim_cfg, num_steps: int) -> optax.Schedule:
       `decay_steps` (0 = num_steps).
     cosine_restarts: SGDR-style cosine cycles of `restart_period` steps, each starting with the
       warm-up.
+    linear_decay: the base rate (after an optional warm-up), then for the last `decay_steps`
+      (0 = the second half of num_steps) a linear decay to base * end_lr_fraction (Pix2Pix
+      and CycleGAN: 100 epochs constant, 100 decaying to 0).
     """
     lr = optim_cfg.learning_rate
     warmup = optim_cfg.warmup_steps
@@ -50,9 +53,23 @@ def learning_rate_schedule(optim_cfg, num_steps: int) -> optax.Schedule:
                 for _ in range(num_cycles)
             ]
         )
+    if optim_cfg.schedule == "linear_decay":
+        decay_steps = optim_cfg.decay_steps or num_steps // 2
+        start = num_steps - decay_steps
+        if start < warmup or decay_steps < 1:
+            raise ConfigError(
+                f"optim.decay_steps ({decay_steps}) must be ≥ 1 and leave the warm-up "
+                f"({warmup} steps) within train.num_steps ({num_steps})"
+            )
+        parts = [optax.constant_schedule(lr), optax.linear_schedule(lr, end, decay_steps)]
+        boundaries = [start]
+        if warmup > 0:
+            parts.insert(0, optax.linear_schedule(0.0, lr, warmup))
+            boundaries.insert(0, warmup)
+        return optax.join_schedules(parts, boundaries)
     raise ConfigError(
         f"optim.schedule={optim_cfg.schedule!r} is not one of: constant, warmup_cosine, "
-        "cosine_restarts"
+        "cosine_restarts, linear_decay"
     )
 
 

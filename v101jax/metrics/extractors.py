@@ -41,8 +41,8 @@ class FeatureExtractor:
 
 def is_fashion_mnist(data_cfg) -> bool:
     """Whether the config's real images are Fashion-MNIST's (also the targets of the paired
-    `fashion_edges` source)."""
-    return data_cfg.source in ("fashion_mnist", "fashion_edges") or (
+    `fashion_edges` source and the two class domains of `fashion_domains`)."""
+    return data_cfg.source in ("fashion_mnist", "fashion_edges", "fashion_domains") or (
         data_cfg.source == "tfds" and data_cfg.tfds_name == "fashion_mnist"
     )
 

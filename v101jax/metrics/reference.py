@@ -14,9 +14,12 @@ from v101jax.metrics.extractors import FeatureExtractor, FeatureSummary, summari
 
 
 def dataset_tag(data_cfg, split: str) -> str:
-    """Names the image set: source (and TFDS name), split and image size."""
+    """Names the image set: source (and TFDS name), split, image size, and the classes of a
+    class-domain source (so another pair of domains never reuses a cached summary)."""
     name = data_cfg.tfds_name if data_cfg.source == "tfds" else data_cfg.source
     size = f"_{data_cfg.image_size}px" if data_cfg.source == "tfds" else ""
+    if data_cfg.source == "fashion_domains":
+        name += "_" + "_".join(str(c) for c in data_cfg.domain_classes)
     return f"{name}{size}_{split}"
 
 

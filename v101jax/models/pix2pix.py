@@ -97,9 +97,10 @@ class UNetGenerator(nn.Module):
 
 
 class PatchDiscriminator(nn.Module):
-    """(source [B, H, W, C_s], image [B, H, W, C]) → patch logits [B, H', W'].
+    """(source [B, H, W, C_s] or None, image [B, H, W, C]) → patch logits [B, H', W'].
 
-    The pair is concatenated on channels (the conditional discriminator of the paper). Layers:
+    The pair is concatenated on channels (the conditional discriminator of the paper); with
+    source None it scores the image alone (CycleGAN's discriminators). Layers:
     `num_strided` 4×4 stride-2 convolutions from `channels`, doubling (instance norm after the
     first), one 4×4 stride-1 convolution of twice the last width with instance norm, and a 4×4
     stride-1 convolution to one logit per patch; SAME padding, so H' = H / 2^num_strided.
@@ -113,7 +114,8 @@ class PatchDiscriminator(nn.Module):
     @nn.compact
     def __call__(self, source, image, *, train: bool):
         del train  # no dropout or batch statistics: an example's score is its own
-        h = jnp.concatenate([source, image], axis=-1).astype(self.dtype)
+        h = image if source is None else jnp.concatenate([source, image], axis=-1)
+        h = h.astype(self.dtype)
         width = self.channels
         for i in range(self.num_strided):
             h = nn.Conv(
