@@ -3,9 +3,7 @@ learning test on a known pixel map, and the smoke preset through the loop."""
 
 import functools
 import glob
-import gzip
 import os
-import struct
 
 import jax
 import jax.numpy as jnp
@@ -14,6 +12,7 @@ import pytest
 from PIL import Image
 
 from benchmarks.common import load_config
+from tests.algorithms.translation_data import SMALL_EVAL, tiny_fashion_mnist
 from v101jax.algorithms import pix2pix
 from v101jax.core.errors import ConfigError
 from v101jax.models.pix2pix import PatchDiscriminator, patch_receptive_field
@@ -154,38 +153,10 @@ def test_learns_a_known_pixel_map(setup):
     assert float(after["psnr"]) > PSNR_BAR and float(after["ssim"]) > 0.8, after
 
 
-SMALL_EVAL = {
-    "eval.every_steps": 2,
-    "eval.num_samples": 8,
-    "eval.batch_size": 4,
-    "eval.kid_subsets": 2,
-    "eval.kid_subset_size": 4,
-    "eval.is_splits": 2,
-}
-
-
-def _write_idx(path, array):
-    header = struct.pack(">HBB", 0, 8, array.ndim)
-    header += b"".join(struct.pack(">I", d) for d in array.shape)
-    with gzip.open(path, "wb") as f:
-        f.write(header + array.astype(np.uint8).tobytes())
-
-
-def _tiny_fashion_mnist(directory):
-    """Fashion-MNIST-format IDX files of 48 training and 16 test images (random garments):
-    the loop's data path without loading and scoring the real 70,000 images."""
-    rng = np.random.default_rng(0)
-    for split, n in (("train", 48), ("t10k", 16)):
-        pixels = np.zeros((n, 28, 28), np.uint8)
-        pixels[:, 6:22, 8:20] = rng.integers(80, 256, (n, 16, 12))  # a bright block
-        _write_idx(directory / f"{split}-images-idx3-ubyte.gz", pixels)
-        _write_idx(directory / f"{split}-labels-idx1-ubyte.gz", np.arange(n) % 10)
-
-
 def test_smoke_preset_trains_evaluates_and_writes_source_output_grids(tmp_path):
     data_dir = tmp_path / "fashion"
     data_dir.mkdir()
-    _tiny_fashion_mnist(data_dir)
+    tiny_fashion_mnist(data_dir)
     config = load_config(
         "configs/pix2pix.py:smoke",
         {**SMALL_EVAL, "data.fashion_mnist_dir": str(data_dir)},
