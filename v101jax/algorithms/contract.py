@@ -19,6 +19,11 @@ Optional capabilities are declared as fields of `Algorithm`, never probed with h
       what a grid or an evaluation feeds `sample`; `held_out(n)` returns the first n
       examples of the held-out split as a batch (for source images, captions), loaded on
       first use
+  translation_inputs(config, source, target_domain) -> dict
+      the `inputs` that translate the images `source` [N, H, W, C] (in [-1, 1]) into
+      `target_domain` (None = the algorithm's default; an int for CycleGAN's and StarGAN's
+      domains): what experiments.translate feeds `sample`. Declared by image-to-image
+      algorithms only; a domain the algorithm has not is a ConfigError
   evaluate(config, state, batch, rng) -> dict of scalars
       held-out metrics (PSNR/SSIM, ELBO, …) of one batch; averaged over the held-out split and
       logged beside the sample metrics
@@ -72,6 +77,7 @@ class Algorithm:
     sample_options: tuple[str, ...] = ()
     num_sample_classes: Callable | None = None
     sampling_inputs: Callable | None = None
+    translation_inputs: Callable | None = None
     evaluate: Callable | None = None
     phase: Callable | None = None
     first_stage: FirstStage | None = None
@@ -140,6 +146,7 @@ REQUIRED = {
 HOOKS = {
     "num_sample_classes": ("config",),
     "sampling_inputs": ("config", "num_samples", "held_out"),
+    "translation_inputs": ("config", "source", "target_domain"),
     "evaluate": ("config", "state", "batch", "rng"),
     "phase": ("config", "step"),
     "encode": ("config", "state", "x"),

@@ -279,6 +279,16 @@ def sampling_inputs(config, num_samples: int, held_out):
     return {"source": source, "domain": domain}
 
 
+def translation_inputs(config, source, target_domain):
+    """{"source", "domain"}: every image into `target_domain` (1 = B, the default; 0 = A)."""
+    domain = DOMAIN_B if target_domain is None else target_domain
+    if domain not in (DOMAIN_A, DOMAIN_B):
+        raise ConfigError(
+            f"cyclegan has domains 0 (A) and 1 (B); --target_domain={target_domain}"
+        )
+    return {"source": source, "domain": jnp.full(len(source), domain, jnp.int32)}
+
+
 def evaluate(config, state: MultiState, batch, rng):
     """On a held-out batch {"a", "b"}: cycle L1 both ways (cycle_l1_a = ‖F(G(a)) − a‖₁) and,
     for Fashion-MNIST domains, the shipped classifier's accuracy that G(a) is of B's class
@@ -307,5 +317,6 @@ ALGORITHM = Algorithm(
     train_step=train_step,
     sample=sample,
     sampling_inputs=sampling_inputs,
+    translation_inputs=translation_inputs,
     evaluate=evaluate,
 )

@@ -222,6 +222,15 @@ def sampling_inputs(config, num_samples: int, held_out):
     return {"source": held_out(num_samples)["source"]}
 
 
+def translation_inputs(config, source, target_domain):
+    """{"source": source}; Pix2Pix has one output domain, so no target_domain."""
+    if target_domain is not None:
+        raise ConfigError(
+            "pix2pix maps its sources into one domain: it takes no --target_domain"
+        )
+    return {"source": source}
+
+
 def evaluate(config, state: MultiState, batch, rng):
     """L1, PSNR (dB) and SSIM of G(source) against the targets of a held-out batch (images
     on the [-1, 1] scale, data range 2); SSIM only for images of at least 11×11."""
@@ -245,5 +254,6 @@ ALGORITHM = Algorithm(
     train_step=train_step,
     sample=sample,
     sampling_inputs=sampling_inputs,
+    translation_inputs=translation_inputs,
     evaluate=evaluate,
 )
