@@ -2,7 +2,7 @@
 
     python -m benchmarks.train_step --config=configs/ddim.py [--batch=32] [--repeats=10]
 
-Prints compile time, seconds per step, steps/s and images/s on the default device.
+Prints the compile-and-run time of init, compile time, seconds per step, steps/s and images/s on the default device.
 The state is threaded through the calls with donated buffers, as in training.
 """
 
@@ -32,7 +32,7 @@ def main():
         peak_memory_mb,
     )
     from v101jax.algorithms import get_algorithm
-    from v101jax.data import sample_shape
+    from v101jax.data import example_batch
     from v101jax.training.loop import fuse_steps
 
     overrides = {"train.steps_per_call": args.steps_per_call}
@@ -43,11 +43,16 @@ def main():
     alg = get_algorithm(config.algorithm)
     b = config.data.batch_size
     k = args.steps_per_call
-    shape = sample_shape(config.data)
     rng = np.random.default_rng(0)
-    x = rng.uniform(-1, 1, (b,) + shape).astype(np.float32)
-    batch = {"x": x, "label": np.zeros((b,), np.int32)}
+    # The source's batch keys (x/label, paired source/target, unpaired a/b); images uniform.
+    batch = {
+        name: rng.uniform(-1, 1, z.shape).astype(np.float32) if z.ndim > 1 else z
+        for name, z in example_batch(config.data, b).items()
+    }
+    t0 = time.perf_counter()
     state = jax.jit(functools.partial(alg.init, config))(jax.random.PRNGKey(0), batch)
+    jax.block_until_ready(state)
+    init_s = time.perf_counter() - t0
     n_params = sum(p.size for p in jax.tree.leaves(state.params))
     step = functools.partial(alg.train_step, config)
     if k > 1:
@@ -73,7 +78,7 @@ def main():
         f"params={n_params / 1e6:.3f}M batch={b} steps_per_call={k}"
     )
     print(
-        f"compile+first={compile_s:.2f}s  step={per_step * 1e3:.1f}ms  "
+        f"init={init_s:.2f}s  compile+first={compile_s:.2f}s  step={per_step * 1e3:.1f}ms  "
         f"steps/s={1 / per_step:.2f}  images/s={b / per_step:.1f}"
         + (f"  peak_mem={peak:.0f}MiB" if peak is not None else "")
     )
