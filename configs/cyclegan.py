@@ -7,7 +7,7 @@ data.domain_classes[0], B = data.domain_classes[1]; 6,000 training images each),
 on its own. Grids show held-out A images beside their translations into B, then B → A.
 
 Presets (`--config=configs/cyclegan.py:NAME`):
-  (none)   CPU demo: width 16, 3 residual blocks, batch 8, 5000 steps, no identity term
+  (none)   CPU demo: width 16, 3 residual blocks, batch 8, 3000 steps, no identity term
            (sneakers and boots differ in shape, and the identity term holds G near the
            identity: at 2000 steps with it, 0.72 / 0.62 target-class accuracy; 3000 steps
            without, 0.97 / 0.86; benchmarks/RESULTS.md).
@@ -62,7 +62,7 @@ def _apply_preset(config, arg):
         config.model.channels = 16
         config.cyclegan.res_blocks = 3
         config.cyclegan.identity_weight = 0.0
-        config.train.num_steps = 5000
+        config.train.num_steps = 3000
         config.train.log_every = 100
         config.train.checkpoint_every = 500
         config.train.sample_every = 1000
