@@ -11,6 +11,7 @@ from v101jax.algorithms import (
     gan,
     pix2pix,
     score_sde,
+    stargan,
     vqvae,
     vqvae_prior,
 )
@@ -25,6 +26,7 @@ REGISTRY: dict[str, Algorithm] = {
         gan,
         pix2pix,
         score_sde,
+        stargan,
         vqvae,
         vqvae_prior,
     )
