@@ -39,6 +39,8 @@ Fashion-MNIST classifier assigns to the requested domain; Fashion-MNIST data onl
 State: MultiState(networks={"gen", "disc"}, primary="gen"); state.step counts G updates.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 
@@ -181,42 +183,75 @@ def _accuracy(logits, labels):
     return jnp.mean(jnp.argmax(logits, axis=-1) == labels)
 
 
+def discriminator_loss(config, disc: TrainState, params, x, fake, source_domains, rng):
+    """L_D at D's `params` for real images x [B, H, W, C] of `source_domains` [B] and their
+    translations `fake` (no gradient flows into them); `rng` draws the penalty's ε.
+
+    Returns:
+      (loss, {"scalars": its terms, the Wasserstein estimate and D_cls's accuracy on x}).
+    """
+    s = config.stargan
+    b = x.shape[0]
+    # Real and translated images in one call (D has no batch statistics to mix).
+    src, cls = discriminate(disc, params, jnp.concatenate([x, fake]))
+    real_src, fake_src = src[:b].reshape(-1), src[b:].reshape(-1)
+    # −E D_src(x) + E D_src(G(x, c)), every patch score counted.
+    adversarial = losses.discriminator_loss("wasserstein", real_src, fake_src)
+    cls_loss = losses.classification_loss(cls[:b], source_domains)
+
+    def score_fn(v):
+        # The sum of an image's patch scores: the reference's grad_outputs = ones.
+        return jnp.sum(discriminate(disc, params, v)[0], axis=(1, 2))
+
+    gp = losses.gradient_penalty(score_fn, x, fake, rng)
+    loss = adversarial + s.cls_weight * cls_loss + s.gp_weight * gp
+    scalars = {
+        "d_loss": loss,
+        "d_adversarial_loss": adversarial,
+        "d_cls_loss": cls_loss,
+        "gradient_penalty": gp,
+        # E D_src(x) − E D_src(G(x, c)): the critic's Wasserstein estimate.
+        "wasserstein_estimate": -adversarial,
+        "d_real_domain_accuracy": _accuracy(cls[:b], source_domains),
+    }
+    return loss, {"scalars": scalars}
+
+
+def generator_loss(
+    config, gen: TrainState, disc: TrainState, params, x, source_domains, targets
+):
+    """L_G at G's `params` for images x [B, H, W, C] of `source_domains` [B] translated into
+    `targets` [B], scored by `disc`.
+
+    Returns:
+      (loss, {"scalars": its terms and D_cls's accuracy on the translations}).
+    """
+    s = config.stargan
+    fake = translate(config, gen, params, x, targets)
+    src, cls = discriminate(disc, disc.params, fake)
+    adversarial = -jnp.mean(src)  # −E D_src(G(x, c))
+    cls_loss = losses.classification_loss(cls, targets)
+    rec = reconstruction_l1(x, translate(config, gen, params, fake, source_domains))
+    loss = adversarial + s.cls_weight * cls_loss + s.rec_weight * rec
+    scalars = {
+        "g_loss": loss,
+        "g_adversarial_loss": adversarial,
+        "g_cls_loss": cls_loss,
+        "reconstruction_l1": rec,
+        "g_d_domain_accuracy": _accuracy(cls, targets),
+    }
+    return loss, {"scalars": scalars}
+
+
 def discriminator_step(config, gen: TrainState, disc: TrainState, batch, rng):
     """One D update: real images against G(x, c) for fresh targets c, with D_cls trained on
     the real images' domains and the gradient penalty at interpolates."""
-    s = config.stargan
     x, source_domains = batch["x"], batch["label"]
-    b = x.shape[0]
     target_key, gp_key = jax.random.split(rng)
     targets = target_domains(config, source_domains, target_key)
     fake = jax.lax.stop_gradient(translate(config, gen, gen.params, x, targets))
-
-    def loss_fn(params):
-        # Real and translated images in one call (D has no batch statistics to mix).
-        src, cls = discriminate(disc, params, jnp.concatenate([x, fake]))
-        real_src, fake_src = src[:b].reshape(-1), src[b:].reshape(-1)
-        # −E D_src(x) + E D_src(G(x, c)), every patch score counted.
-        adversarial = losses.discriminator_loss("wasserstein", real_src, fake_src)
-        cls_loss = losses.classification_loss(cls[:b], source_domains)
-
-        def score_fn(v):
-            # The sum of an image's patch scores: the reference's grad_outputs = ones.
-            return jnp.sum(discriminate(disc, params, v)[0], axis=(1, 2))
-
-        gp = losses.gradient_penalty(score_fn, x, fake, gp_key)
-        loss = adversarial + s.cls_weight * cls_loss + s.gp_weight * gp
-        scalars = {
-            "d_loss": loss,
-            "d_adversarial_loss": adversarial,
-            "d_cls_loss": cls_loss,
-            "gradient_penalty": gp,
-            # E D_src(x) − E D_src(G(x, c)): the critic's Wasserstein estimate.
-            "wasserstein_estimate": -adversarial,
-            "d_real_domain_accuracy": _accuracy(cls[:b], source_domains),
-        }
-        return loss, {"scalars": scalars}
-
-    disc, metrics, _ = gradient_step(disc, loss_fn)
+    loss_fn = functools.partial(discriminator_loss, config, disc)
+    disc, metrics, _ = gradient_step(disc, loss_fn, x, fake, source_domains, gp_key)
     del metrics["learning_rate"]  # logged once per step, from the last update
     metrics["d_grad_norm"] = metrics.pop("grad_norm")
     return disc, metrics
@@ -225,27 +260,10 @@ def discriminator_step(config, gen: TrainState, disc: TrainState, batch, rng):
 def generator_step(config, gen: TrainState, disc: TrainState, batch, rng):
     """One G update against the (just updated) D: fool D_src, land in the target domain by
     D_cls, and map back to the source image under the source domain."""
-    s = config.stargan
     x, source_domains = batch["x"], batch["label"]
     targets = target_domains(config, source_domains, rng)
-
-    def loss_fn(params):
-        fake = translate(config, gen, params, x, targets)
-        src, cls = discriminate(disc, disc.params, fake)
-        adversarial = -jnp.mean(src)  # −E D_src(G(x, c))
-        cls_loss = losses.classification_loss(cls, targets)
-        rec = reconstruction_l1(x, translate(config, gen, params, fake, source_domains))
-        loss = adversarial + s.cls_weight * cls_loss + s.rec_weight * rec
-        scalars = {
-            "g_loss": loss,
-            "g_adversarial_loss": adversarial,
-            "g_cls_loss": cls_loss,
-            "reconstruction_l1": rec,
-            "g_d_domain_accuracy": _accuracy(cls, targets),
-        }
-        return loss, {"scalars": scalars}
-
-    gen, metrics, _ = gradient_step(gen, loss_fn)
+    loss_fn = functools.partial(generator_loss, config, gen, disc)
+    gen, metrics, _ = gradient_step(gen, loss_fn, x, source_domains, targets)
     del metrics["learning_rate"]
     metrics["g_grad_norm"] = metrics.pop("grad_norm")
     return gen, metrics
