@@ -12,6 +12,7 @@ from v101jax.algorithms import (
     gan,
     pix2pix,
     score_sde,
+    stargan,
     vqvae,
     vqvae_prior,
 )
@@ -27,6 +28,7 @@ REGISTRY: dict[str, Algorithm] = {
         gan,
         pix2pix,
         score_sde,
+        stargan,
         vqvae,
         vqvae_prior,
     )

@@ -39,7 +39,7 @@ from v101jax.core.train_state import (
 )
 from v101jax.data import num_classes, sample_shape
 from v101jax.data.pipeline import TOY_SOURCES
-from v101jax.gan import diagnostics, losses
+from v101jax.gan import critic, diagnostics, losses
 from v101jax.models import gan as nets
 
 CONDITIONINGS = ("none", "concat", "projection", "acgan")
@@ -332,31 +332,20 @@ def train_step(config, state: MultiState, batch, rng):
     Keys: fold_in(rng, generator step), split into the critic and generator purposes; critic
     update i folds in i.
     """
-    k = config.gan.n_critic
     gen, disc = state["gen"], state["disc"]
     d_key, g_key = jax.random.split(jax.random.fold_in(rng, state.step))
-    # [B, ...] → [n_critic, B / n_critic, ...]: fresh real data for every critic update.
-    slices = jax.tree.map(lambda a: a.reshape((k, -1) + a.shape[1:]), batch)
 
-    def critic_update(disc, inputs):
-        batch_slice, i = inputs
-        return discriminator_step(
-            config, gen, disc, batch_slice, jax.random.fold_in(d_key, i)
-        )
+    def critic_update(disc, batch_slice, key):
+        return discriminator_step(config, gen, disc, batch_slice, key)
 
-    if config.gan.unroll_critic:
-        # n_critic copies of the update in the program: XLA's CPU backend runs convolutions
-        # inside a loop body several times slower (jax#12868; benchmarks/RESULTS.md).
-        per_update = []
-        for i in range(k):
-            batch_slice = jax.tree.map(lambda a, i=i: a[i], slices)
-            disc, scalars = critic_update(disc, (batch_slice, i))
-            per_update.append(scalars)
-        d_scalars = jax.tree.map(lambda *v: jnp.stack(v), *per_update)
-    else:
-        disc, d_scalars = jax.lax.scan(critic_update, disc, (slices, jnp.arange(k)))
-    d_scalars = jax.tree.map(lambda v: jnp.mean(v, axis=0), d_scalars)
-    last_slice = jax.tree.map(lambda a: a[-1], slices)
+    disc, d_scalars, last_slice = critic.critic_updates(
+        critic_update,
+        disc,
+        batch,
+        config.gan.n_critic,
+        d_key,
+        unroll=config.gan.unroll_critic,
+    )
     gen, g_scalars = generator_step(config, gen, disc, last_slice, g_key)
     metrics = {**d_scalars, **g_scalars}
     metrics["g_learning_rate"] = optim.current_learning_rate(gen.opt_state)
