@@ -56,7 +56,9 @@ def get_base_config() -> ml_collections.ConfigDict:
     optim.b2 = 0.999
     optim.eps = 1e-8
     optim.weight_decay = 0.0  # adamw only
-    optim.schedule = "constant"  # constant | warmup_cosine | cosine_restarts | linear_decay
+    optim.schedule = (
+        "constant"  # constant | warmup_cosine | cosine_restarts | linear_decay
+    )
     optim.warmup_steps = 0
     # warmup_cosine: steps to reach the end (0 = train.num_steps); linear_decay: the last
     # steps, decaying linearly (0 = half of train.num_steps)

@@ -28,7 +28,9 @@ def get_config(arg=None):
     config.data.domain_classes = (7, 9)  # sneaker ↔ ankle boot
     config.data.random_flip = True  # the reference flips horizontally
 
-    config.model.channels = 64  # generator's first width; the discriminators' first width
+    config.model.channels = (
+        64  # generator's first width; the discriminators' first width
+    )
 
     config.cyclegan = c = base.ml_collections.ConfigDict()
     c.cycle_weight = 10.0  # λ_cyc, for each direction (paper: 10)

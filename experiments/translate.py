@@ -24,10 +24,14 @@ _INPUTS = flags.DEFINE_string(
 )
 _OUT = flags.DEFINE_string("out", None, "Output folder.")
 _DOMAIN = flags.DEFINE_integer(
-    "target_domain", None, "Domain to translate into (CycleGAN: 0 = A, 1 = B; StarGAN: a class)."
+    "target_domain",
+    None,
+    "Domain to translate into (CycleGAN: 0 = A, 1 = B; StarGAN: a class).",
 )
 _TARGETS = flags.DEFINE_string(
-    "targets", None, "Optional: the true outputs (folder or .npz, input order) for the grid."
+    "targets",
+    None,
+    "Optional: the true outputs (folder or .npz, input order) for the grid.",
 )
 _BATCH = flags.DEFINE_integer("batch_size", 256, "Images translated per compiled call.")
 _EMA = flags.DEFINE_bool("ema", True, "Use EMA parameters (--noema for the raw ones).")

@@ -61,7 +61,8 @@ def test_full_pool_swaps_half_the_fakes_for_stored_ones():
     # Conservation: what went in (old pool + fakes) = what came out (shown + new pool).
     after = np.asarray(pool["images"]).ravel()
     np.testing.assert_array_equal(
-        np.sort(np.concatenate([before, fakes])), np.sort(np.concatenate([shown, after]))
+        np.sort(np.concatenate([before, fakes])),
+        np.sort(np.concatenate([shown, after])),
     )
     # A swapped-out image is an earlier one: never a fake from later in the batch.
     for i in np.flatnonzero(~own)[:200]:
@@ -218,7 +219,10 @@ def test_learns_a_known_map_it_never_saw_paired(setup):
     held_a, held_b = _discs(128, 9), true_map(_discs(128, 10))
     before = _psnr_against_the_true_map(state, held_a, held_b)
     for i in range(STEPS):
-        batch = {"a": train_a[16 * i : 16 * (i + 1)], "b": train_b[16 * i : 16 * (i + 1)]}
+        batch = {
+            "a": train_a[16 * i : 16 * (i + 1)],
+            "b": train_b[16 * i : 16 * (i + 1)],
+        }
         state, _ = step(state, batch, jax.random.PRNGKey(2))
     after = _psnr_against_the_true_map(state, held_a, held_b)
     assert max(before) < PSNR_BAR - 5, before
@@ -246,7 +250,10 @@ def test_sample_translates_each_image_into_its_requested_domain(setup):
     np.testing.assert_allclose(
         out[1::2], cyclegan.translate(gen, gen.params, a[1::2], 0), atol=1e-5
     )
-    assert float(jnp.max(jnp.abs(out[0] - cyclegan.translate(gen, gen.params, a, 0)[0]))) > 1e-3
+    assert (
+        float(jnp.max(jnp.abs(out[0] - cyclegan.translate(gen, gen.params, a, 0)[0])))
+        > 1e-3
+    )
     held = {"a": np.full((5, 2, 2, 1), -1.0), "b": np.full((5, 2, 2, 1), 1.0)}
     inputs = cyclegan.sampling_inputs(config, 5, lambda n: held)
     np.testing.assert_array_equal(inputs["domain"], [1, 1, 1, 0, 0])
@@ -294,7 +301,7 @@ def test_smoke_preset_trains_evaluates_and_resumes_exactly(tmp_path):
     resumed = train_and_evaluate(config, str(resumed_dir))
     for x, y in zip(_leaves(straight), _leaves(resumed), strict=True):
         np.testing.assert_array_equal(x, y)
-    grid = sorted(glob.glob(os.path.join(run, "samples", "*.png")))[-1]
+    grid = max(glob.glob(os.path.join(run, "samples", "*.png")))
     # 4 samples (2 A → B, 2 B → A): 2 rows of 2 (source | output) pairs of 28×28 tiles.
     assert np.asarray(Image.open(grid)).shape == (2 * 29 + 1, 4 * 29 + 1)
     import tensorflow as tf
@@ -303,5 +310,10 @@ def test_smoke_preset_trains_evaluates_and_resumes_exactly(tmp_path):
     for path in glob.glob(os.path.join(run, "events.out.tfevents*")):
         for event in tf.compat.v1.train.summary_iterator(path):
             tags.update(v.tag for v in event.summary.value)
-    want = {"eval/cycle_l1_a", "eval/cycle_l1_b", "eval/accuracy_ab", "eval/accuracy_ba"}
+    want = {
+        "eval/cycle_l1_a",
+        "eval/cycle_l1_b",
+        "eval/accuracy_ab",
+        "eval/accuracy_ba",
+    }
     assert want | {"eval/fmnist_fd", "train/cycle_l1_a"} <= tags

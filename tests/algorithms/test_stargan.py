@@ -69,29 +69,14 @@ def true_domain(images):
     return np.argmax(q.reshape(len(images), 4), axis=1)
 
 
-# XLA's CPU backend compiles the partitionable threefry (JAX's default) about 5× slower than
-# the original one: jit(init) of G and D took 40 s here against 5 s. Initial weights and the
-# run's random draws differ between the two; nothing tested here depends on their values.
-fast_compiling_keys = functools.partial(jax.threefry_partitionable, False)
-
-
-@pytest.fixture(autouse=True)
-def _fast_compiling_keys():
-    """Every test here traces under the same threefry (a jitted function retraces when it
-    changes)."""
-    with fast_compiling_keys():
-        yield
-
-
 @pytest.fixture(scope="module")
 def setup():
     """(config, a fresh state, the compiled train step, the compiled sampler)."""
     config = load_config("configs/stargan.py:smoke", LEARNING)
     batch = quadrant_images(config.data.batch_size)
-    with fast_compiling_keys():  # module fixtures start before the autouse one
-        state = jax.jit(functools.partial(stargan.init, config))(
-            jax.random.PRNGKey(0), batch
-        )
+    state = jax.jit(functools.partial(stargan.init, config))(
+        jax.random.PRNGKey(0), batch
+    )
     step = jax.jit(functools.partial(stargan.train_step, config))
     sample = jax.jit(
         functools.partial(stargan.sample, config, num_samples=8),

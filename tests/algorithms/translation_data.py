@@ -31,4 +31,6 @@ def tiny_fashion_mnist(directory, num_classes: int = 10):
         pixels = np.zeros((n, 28, 28), np.uint8)
         pixels[:, 6:22, 8:20] = rng.integers(80, 256, (n, 16, 12))  # a bright block
         write_idx(directory / f"{split}-images-idx3-ubyte.gz", pixels)
-        write_idx(directory / f"{split}-labels-idx1-ubyte.gz", np.arange(n) % num_classes)
+        write_idx(
+            directory / f"{split}-labels-idx1-ubyte.gz", np.arange(n) % num_classes
+        )

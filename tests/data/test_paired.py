@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from v101jax.core.errors import DataError
+from v101jax.core.errors import ConfigError, DataError
 from v101jax.data import (
     BatchIterator,
     batch_spec,
@@ -21,7 +21,6 @@ from v101jax.data import (
     load_dataset,
     real_images,
 )
-from v101jax.core.errors import ConfigError
 from v101jax.training import images
 
 
@@ -74,7 +73,9 @@ def test_paired_source_declares_source_target_and_label():
     assert spec["source"][0] == spec["target"][0] == (28, 28, 1)
     data = {"source": np.zeros(2), "target": np.ones(2), "x": np.full(2, 2.0)}
     np.testing.assert_array_equal(real_images(cfg, data), np.ones(2))
-    np.testing.assert_array_equal(real_images(_data_cfg("fashion_mnist"), data), data["x"])
+    np.testing.assert_array_equal(
+        real_images(_data_cfg("fashion_mnist"), data), data["x"]
+    )
     assert example_batch(cfg, 3)["source"].shape == (3, 28, 28, 1)
 
 
@@ -133,12 +134,15 @@ def test_unpaired_domains_are_shuffled_independently_and_resume_exactly():
     same = {"a": np.arange(12.0), "b": 100.0 + np.arange(12.0)}
     it = BatchIterator(same, global_batch_size=4, seed=3, independent=True)
     try:
-        aligned = [np.mean(b["b"] == b["a"] + 100) for b in (next(it) for _ in range(9))]
+        aligned = [
+            np.mean(b["b"] == b["a"] + 100) for b in (next(it) for _ in range(9))
+        ]
     finally:
         it.close()
     assert np.mean(aligned) < 0.3
-    resumed = BatchIterator(dataset, global_batch_size=4, seed=3, independent=True,
-                            start_step=7)
+    resumed = BatchIterator(
+        dataset, global_batch_size=4, seed=3, independent=True, start_step=7
+    )
     try:
         for want in batches[7:10]:
             got = next(resumed)

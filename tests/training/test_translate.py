@@ -66,7 +66,7 @@ def test_folder_images_are_converted_to_the_runs_shape(tmp_path):
 
 
 def test_translations_are_the_generators_outputs(cyclegan_run, tmp_path):
-    workdir, config, state = cyclegan_run
+    workdir, _, state = cyclegan_run
     rng = np.random.default_rng(1)
     pixels = rng.integers(0, 256, (5, 28, 28)).astype(np.uint8)
     _write_folder(tmp_path / "in", pixels, "L")
@@ -117,3 +117,24 @@ def test_a_run_that_does_not_translate_is_a_one_line_error(tmp_path):
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "not an image-to-image one" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_each_translation_algorithm_reads_target_domain_its_way():
+    source = np.zeros((3, 28, 28, 1), np.float32)
+    from v101jax.algorithms import pix2pix, stargan
+
+    p2p = load_config("configs/pix2pix.py:smoke", {})
+    assert sorted(pix2pix.translation_inputs(p2p, source, None)) == ["source"]
+    with pytest.raises(ConfigError, match="no --target_domain"):
+        pix2pix.translation_inputs(p2p, source, 1)
+    cg = load_config("configs/cyclegan.py:smoke", {})
+    np.testing.assert_array_equal(
+        cyclegan.translation_inputs(cg, source, None)["domain"], [1, 1, 1]
+    )
+    sg = load_config("configs/stargan.py:smoke", {})
+    np.testing.assert_array_equal(
+        stargan.translation_inputs(sg, source, 7)["domain"], [7, 7, 7]
+    )
+    for bad in (None, 10, -1):
+        with pytest.raises(ConfigError, match="0 … 9"):
+            stargan.translation_inputs(sg, source, bad)

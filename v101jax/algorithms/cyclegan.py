@@ -82,7 +82,9 @@ def make_networks(config, channels: int):
     gen = ResNetGenerator(
         out_channels=channels, channels=m.channels, num_blocks=c.res_blocks, dtype=dtype
     )
-    disc = PatchDiscriminator(channels=m.channels, num_strided=c.disc_layers, dtype=dtype)
+    disc = PatchDiscriminator(
+        channels=m.channels, num_strided=c.disc_layers, dtype=dtype
+    )
     return gen, disc
 
 
@@ -171,7 +173,9 @@ def generator_step(config, gen: TrainState, disc: TrainState, batch):
         adv_ba = generator_adversarial_loss(_score(disc, disc.params, "d_a", fake_a))
         cyc_a = cycle_loss(a, translate(gen, params, fake_b, DOMAIN_A))
         cyc_b = cycle_loss(b, translate(gen, params, fake_a, DOMAIN_B))
-        loss = c.adversarial_weight * (adv_ab + adv_ba) + c.cycle_weight * (cyc_a + cyc_b)
+        loss = c.adversarial_weight * (adv_ab + adv_ba) + c.cycle_weight * (
+            cyc_a + cyc_b
+        )
         scalars = {
             "g_adversarial_ab": adv_ab,
             "g_adversarial_ba": adv_ba,
@@ -203,7 +207,10 @@ def discriminator_step(config, disc: TrainState, batch, fake_a, fake_b, rng):
     def loss_fn(params):
         scalars = {}
         total = 0.0
-        for name, real, fake in (("a", batch["a"], shown_a), ("b", batch["b"], shown_b)):
+        for name, real, fake in (
+            ("a", batch["a"], shown_a),
+            ("b", batch["b"], shown_b),
+        ):
             real_scores = _score(disc, params, f"d_{name}", real)
             fake_scores = _score(disc, params, f"d_{name}", fake)
             loss = losses.discriminator_loss(GAN_LOSS, real_scores, fake_scores)
@@ -230,7 +237,9 @@ def train_step(config, state: MultiState, batch, rng):
     gen, g_metrics, fake_a, fake_b = generator_step(
         config, state["gen"], state["disc"], batch
     )
-    disc, d_metrics = discriminator_step(config, state["disc"], batch, fake_a, fake_b, key)
+    disc, d_metrics = discriminator_step(
+        config, state["disc"], batch, fake_a, fake_b, key
+    )
     metrics = {**g_metrics, **d_metrics}
     metrics["g_learning_rate"] = optim.current_learning_rate(gen.opt_state)
     metrics["d_learning_rate"] = optim.current_learning_rate(disc.opt_state)
@@ -251,8 +260,10 @@ def sample(config, state: MultiState, rng, num_samples: int, *, inputs=None):
             "cyclegan translates images: sample needs inputs={'source': images "
             "[N, H, W, C], 'domain': int32 [N] (1 = into B, 0 = into A)}"
         )
-    if source.ndim != 4 or source.shape[0] != num_samples or domain.shape != (
-        num_samples,
+    if (
+        source.ndim != 4
+        or source.shape[0] != num_samples
+        or domain.shape != (num_samples,)
     ):
         raise ConfigError(
             f"inputs have shapes source {tuple(source.shape)}, domain "

@@ -363,6 +363,17 @@ def sampling_inputs(config, num_samples: int, held_out):
     }
 
 
+def translation_inputs(config, source, target_domain):
+    """{"source", "domain"}: every image into `target_domain`, one of the K domains."""
+    k = num_classes(config.data)
+    if target_domain is None or not 0 <= target_domain < k:
+        raise ConfigError(
+            f"stargan translates into one of its {k} domains: give --target_domain in "
+            f"0 … {k - 1} (got {target_domain})"
+        )
+    return {"source": source, "domain": jnp.full(len(source), target_domain, jnp.int32)}
+
+
 def scored_by_fashion_classifier(config, image_shape) -> bool:
     """Whether translations can be judged by the shipped Fashion-MNIST classifier: the
     domains are Fashion-MNIST's 10 classes and the images 28 × 28 × 1."""
@@ -422,5 +433,6 @@ ALGORITHM = Algorithm(
     train_step=train_step,
     sample=sample,
     sampling_inputs=sampling_inputs,
+    translation_inputs=translation_inputs,
     evaluate=evaluate,
 )

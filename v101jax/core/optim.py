@@ -61,7 +61,10 @@ def learning_rate_schedule(optim_cfg, num_steps: int) -> optax.Schedule:
                 f"optim.decay_steps ({decay_steps}) must be ≥ 1 and leave the warm-up "
                 f"({warmup} steps) within train.num_steps ({num_steps})"
             )
-        parts = [optax.constant_schedule(lr), optax.linear_schedule(lr, end, decay_steps)]
+        parts = [
+            optax.constant_schedule(lr),
+            optax.linear_schedule(lr, end, decay_steps),
+        ]
         boundaries = [start]
         if warmup > 0:
             parts.insert(0, optax.linear_schedule(0.0, lr, warmup))

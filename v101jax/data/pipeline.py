@@ -176,8 +176,10 @@ def load_dataset(data_cfg, *, seed: int = 0) -> dict[str, np.ndarray]:
 
 def _domain_classes(data_cfg) -> tuple[int, int]:
     classes = tuple(data_cfg.domain_classes)
-    if len(classes) != 2 or classes[0] == classes[1] or not all(
-        0 <= c < len(fashion_mnist.CLASS_NAMES) for c in classes
+    if (
+        len(classes) != 2
+        or classes[0] == classes[1]
+        or not all(0 <= c < len(fashion_mnist.CLASS_NAMES) for c in classes)
     ):
         raise ConfigError(
             f"data.domain_classes={classes}: give two different Fashion-MNIST classes "

@@ -69,7 +69,9 @@ def class_logits(images):
     """Logits [N, 10] of the shipped classifier for [N, 28, 28, 1] images in [-1, 1]: a pure,
     jittable function (the weights are read once and become constants of the program), for
     `evaluate` hooks that score translations by the class they land in."""
-    return FashionMNISTClassifier().apply({"params": _shipped_params()}, images)["logits"]
+    return FashionMNISTClassifier().apply({"params": _shipped_params()}, images)[
+        "logits"
+    ]
 
 
 def accuracy(params, images, labels, batch_size: int = 1000) -> float:

@@ -39,7 +39,9 @@ class ResidualBlock(nn.Module):
     @nn.compact
     def __call__(self, x):
         c = x.shape[-1]
-        conv = lambda: nn.Conv(c, (3, 3), padding="VALID", kernel_init=init, dtype=self.dtype)
+        conv = lambda: nn.Conv(
+            c, (3, 3), padding="VALID", kernel_init=init, dtype=self.dtype
+        )
         h = nn.relu(_norm(self.dtype)(conv()(reflect_pad(x, 1))))
         h = _norm(self.dtype)(conv()(reflect_pad(h, 1)))
         return x + h
@@ -57,20 +59,32 @@ class ResNetGenerator(nn.Module):
     def __call__(self, x):
         _, h, w, _ = x.shape
         if h % 4 or w % 4:
-            raise ValueError(f"the ResNet generator needs sizes divisible by 4, got {h}×{w}")
+            raise ValueError(
+                f"the ResNet generator needs sizes divisible by 4, got {h}×{w}"
+            )
         c, dt = self.channels, self.dtype
         x = x.astype(dt)
-        x = nn.Conv(c, (7, 7), padding="VALID", kernel_init=init, dtype=dt)(reflect_pad(x, 3))
+        x = nn.Conv(c, (7, 7), padding="VALID", kernel_init=init, dtype=dt)(
+            reflect_pad(x, 3)
+        )
         x = nn.relu(_norm(dt)(x))
         for mult in (2, 4):
-            x = nn.Conv(mult * c, (3, 3), (2, 2), padding=((1, 1), (1, 1)),
-                        kernel_init=init, dtype=dt)(x)
+            x = nn.Conv(
+                mult * c,
+                (3, 3),
+                (2, 2),
+                padding=((1, 1), (1, 1)),
+                kernel_init=init,
+                dtype=dt,
+            )(x)
             x = nn.relu(_norm(dt)(x))
         for _ in range(self.num_blocks):
             x = ResidualBlock(dtype=dt)(x)
         for mult in (2, 1):
-            x = nn.relu(_norm(dt)(ConvTranspose4x4s2(mult * c, kernel_init=init, dtype=dt)(x)))
-        x = nn.Conv(self.out_channels, (7, 7), padding="VALID", kernel_init=init, dtype=dt)(
-            reflect_pad(x, 3)
-        )
+            x = nn.relu(
+                _norm(dt)(ConvTranspose4x4s2(mult * c, kernel_init=init, dtype=dt)(x))
+            )
+        x = nn.Conv(
+            self.out_channels, (7, 7), padding="VALID", kernel_init=init, dtype=dt
+        )(reflect_pad(x, 3))
         return jnp.tanh(x.astype(jnp.float32))

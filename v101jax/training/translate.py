@@ -48,7 +48,9 @@ def read_images(path: str, shape) -> tuple[np.ndarray, list[str]]:
                         im = im.resize((w, h), Image.BILINEAR)
                     pictures.append(np.asarray(im, np.uint8).reshape(h, w, c))
             except OSError as e:
-                raise DataError(f"{os.path.join(path, name)}: not a readable image ({e})")
+                raise DataError(
+                    f"{os.path.join(path, name)}: not a readable image ({e})"
+                )
         stems = [os.path.splitext(n)[0] for n in names]
         array = np.stack(pictures)
     else:
@@ -147,5 +149,7 @@ def translate_images(
         images.to_uint8(tiles), num_cols=len(columns) * math.ceil(math.sqrt(n))
     )
     images.save_png(os.path.join(out, "grid.png"), grid)
-    logging.info("wrote %d translations, translations.npz and grid.png to %s", len(source), out)
+    logging.info(
+        "wrote %d translations, translations.npz and grid.png to %s", len(source), out
+    )
     return len(source)
