@@ -14,7 +14,12 @@ import pytest
 from PIL import Image
 
 from benchmarks.common import load_config
-from tests.algorithms.translation_data import SMALL_EVAL, tiny_fashion_mnist
+from tests.algorithms.translation_data import (
+    SMALL_EVAL,
+    _fast_compiling_keys,  # noqa: F401 (autouse fixture)
+    fast_compiling_keys,
+    tiny_fashion_mnist,
+)
 from v101jax.algorithms import cyclegan
 from v101jax.core.checkpoint import Checkpointer
 from v101jax.core.errors import ConfigError
@@ -163,9 +168,10 @@ def setup():
     """(config, a fresh state, the compiled train step) for 16×16 two-domain batches."""
     config = load_config("configs/cyclegan.py:smoke", LEARNING)
     example = {"a": _discs(16, 0), "b": true_map(_discs(16, 1))}
-    state = jax.jit(functools.partial(cyclegan.init, config))(
-        jax.random.PRNGKey(0), example
-    )
+    with fast_compiling_keys():  # module fixtures start before the autouse one
+        state = jax.jit(functools.partial(cyclegan.init, config))(
+            jax.random.PRNGKey(0), example
+        )
     step = jax.jit(functools.partial(cyclegan.train_step, config))
     return config, state, step
 

@@ -16,6 +16,10 @@ import pytest
 from PIL import Image
 
 from benchmarks.common import load_config
+from tests.algorithms.translation_data import (
+    _fast_compiling_keys,  # noqa: F401 (autouse fixture)
+    fast_compiling_keys,
+)
 from v101jax.algorithms import stargan
 from v101jax.core.errors import ConfigError
 from v101jax.gan import losses
@@ -74,9 +78,10 @@ def setup():
     """(config, a fresh state, the compiled train step, the compiled sampler)."""
     config = load_config("configs/stargan.py:smoke", LEARNING)
     batch = quadrant_images(config.data.batch_size)
-    state = jax.jit(functools.partial(stargan.init, config))(
-        jax.random.PRNGKey(0), batch
-    )
+    with fast_compiling_keys():  # module fixtures start before the autouse one
+        state = jax.jit(functools.partial(stargan.init, config))(
+            jax.random.PRNGKey(0), batch
+        )
     step = jax.jit(functools.partial(stargan.train_step, config))
     sample = jax.jit(
         functools.partial(stargan.sample, config, num_samples=8),

@@ -10,6 +10,10 @@ import pytest
 from PIL import Image
 
 from benchmarks.common import load_config
+from tests.algorithms.translation_data import (
+    _fast_compiling_keys,  # noqa: F401 (autouse fixture)
+    fast_compiling_keys,
+)
 from tests.training.commands import run_module
 from v101jax.algorithms import cyclegan
 from v101jax.core.checkpoint import Checkpointer
@@ -25,7 +29,8 @@ def _save_run(workdir, spec):
     from v101jax.algorithms import get_algorithm
 
     init = functools.partial(get_algorithm(config.algorithm).init, config)
-    state = jax.jit(init)(run_keys(config)[0], example_batch(config))
+    with fast_compiling_keys():  # also when called from a module fixture
+        state = jax.jit(init)(run_keys(config)[0], example_batch(config))
     os.makedirs(workdir, exist_ok=True)
     with open(os.path.join(workdir, "config.json"), "w") as f:
         f.write(config.to_json_best_effort())
