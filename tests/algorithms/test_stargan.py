@@ -4,10 +4,8 @@ through the loop with a restore."""
 
 import functools
 import glob
-import gzip
 import logging
 import os
-import struct
 
 import jax
 import jax.numpy as jnp
@@ -17,8 +15,10 @@ from PIL import Image
 
 from benchmarks.common import load_config
 from tests.algorithms.translation_data import (
+    SMALL_EVAL,
     _fast_compiling_keys,  # noqa: F401 (autouse fixture)
     fast_compiling_keys,
+    tiny_fashion_mnist,
 )
 from v101jax.algorithms import stargan
 from v101jax.core.errors import ConfigError
@@ -362,34 +362,6 @@ def test_evaluate_without_the_fashion_classifier_reports_d_and_round_trip(setup)
     assert not stargan.scored_by_fashion_classifier(config, batch["x"].shape[1:])
 
 
-SMALL_EVAL = {
-    "eval.every_steps": 2,
-    "eval.num_samples": 8,
-    "eval.batch_size": 4,
-    "eval.kid_subsets": 2,
-    "eval.kid_subset_size": 4,
-    "eval.is_splits": 2,
-}
-
-
-def _write_idx(path, array):
-    header = struct.pack(">HBB", 0, 8, array.ndim)
-    header += b"".join(struct.pack(">I", d) for d in array.shape)
-    with gzip.open(path, "wb") as f:
-        f.write(header + array.astype(np.uint8).tobytes())
-
-
-def _tiny_fashion_mnist(directory):
-    """Fashion-MNIST-format IDX files of 48 training and 16 test images (random blocks of
-    each class): the loop's data path without loading the real 70,000 images."""
-    rng = np.random.default_rng(0)
-    for split, n in (("train", 48), ("t10k", 16)):
-        pixels = np.zeros((n, 28, 28), np.uint8)
-        pixels[:, 6:22, 8:20] = rng.integers(80, 256, (n, 16, 12))
-        _write_idx(directory / f"{split}-images-idx3-ubyte.gz", pixels)
-        _write_idx(directory / f"{split}-labels-idx1-ubyte.gz", np.arange(n) % 10)
-
-
 def _eval_tags(workdir):
     import tensorflow as tf
 
@@ -405,7 +377,7 @@ def _eval_tags(workdir):
 def test_smoke_preset_trains_evaluates_writes_pairs_and_restores(tmp_path, caplog):
     data_dir = tmp_path / "fashion"
     data_dir.mkdir()
-    _tiny_fashion_mnist(data_dir)
+    tiny_fashion_mnist(data_dir)
     overrides = {**SMALL_EVAL, "data.fashion_mnist_dir": str(data_dir)}
     config = load_config("configs/stargan.py:smoke", overrides)
     workdir = tmp_path / "run"
