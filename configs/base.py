@@ -17,14 +17,19 @@ def get_base_config() -> ml_collections.ConfigDict:
 
     config.data = data = ml_collections.ConfigDict()
     # fashion_mnist (Debian package files) | fashion_edges (edge → garment pairs) |
-    # fashion_domains (two unpaired classes) | tfds | digits | ring | grid | moons
+    # fashion_domains (two unpaired classes) | tfds | digits | ring | grid | moons |
+    # paired_folder (pix2pix's A | B files) | unpaired_folder (trainA/, trainB/) |
+    # tfds_domains (a TFDS set with splits trainA, trainB, …: cycle_gan/horse2zebra)
     data.source = "fashion_mnist"
     data.fashion_mnist_dir = "/usr/share/datasets/fashion-mnist"
-    data.tfds_name = "fashion_mnist"  # used when source == "tfds"
+    data.tfds_name = "fashion_mnist"  # used when source is tfds or tfds_domains
     data.tfds_data_dir = ""  # "" = TFDS default
     data.tfds_download = True
-    data.image_size = 28  # tfds only: images are resized to this
-    data.channels = 1  # tfds only
+    # TFDS and folder sources: images are resized to this and converted to these channels.
+    data.image_size = 28
+    data.channels = 1
+    data.folder = ""  # paired_folder, unpaired_folder: the dataset's root folder
+    data.direction = "AtoB"  # paired_folder: AtoB (source = left half) or BtoA
     data.num_classes = 0  # tfds only: label classes (class-conditional models need it)
     # fashion_domains only: the Fashion-MNIST classes of domains A and B (sneaker ↔ ankle boot)
     data.domain_classes = (7, 9)
@@ -82,8 +87,9 @@ def get_base_config() -> ml_collections.ConfigDict:
     ev.every_steps = 0  # evaluate in the loop every K steps (and at the end); 0 = never
     ev.num_samples = 1000  # generated samples per evaluation (published FIDs use 50000)
     ev.batch_size = 250  # samples drawn and scored per compiled call
-    # auto | fashion_mnist_classifier | inception (auto: inception when its weights are set,
-    # else the shipped Fashion-MNIST classifier on Fashion-MNIST data)
+    # auto | fashion_mnist_classifier | inception | none (auto: inception when its weights
+    # are set, else the shipped Fashion-MNIST classifier on Fashion-MNIST data, else none:
+    # only an algorithm's own held-out metrics, e.g. Pix2Pix's PSNR on a folder of photos)
     ev.extractor = "auto"
     ev.inception_weights = ""  # converted FID InceptionV3 .npz (README, Evaluation)
     ev.metrics = (

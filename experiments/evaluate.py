@@ -37,7 +37,7 @@ _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
 _EXTRACTOR = flags.DEFINE_string(
     "extractor",
     None,
-    "auto | fashion_mnist_classifier | inception (default eval.extractor).",
+    "auto | fashion_mnist_classifier | inception | none (default eval.extractor).",
 )
 _INCEPTION = flags.DEFINE_string(
     "inception_weights", None, "Converted FID InceptionV3 .npz (enables FID)."
@@ -91,7 +91,9 @@ def main(argv):
         images, labels = load_samples_file(_SAMPLES.value)
     workdir = _WORKDIR.value or os.path.dirname(os.path.abspath(_SAMPLES.value))
     evaluator = Evaluator(config, workdir)
-    report = {"extractor": evaluator.extractor.identity}
+    report = {
+        "extractor": evaluator.extractor.identity if evaluator.extractor else "none"
+    }
     if _SAMPLES.value:
         report["samples"] = os.path.abspath(_SAMPLES.value)
         report["num_samples"] = len(images)

@@ -15,7 +15,11 @@ from benchmarks.common import load_config
 from tests.algorithms.translation_data import SMALL_EVAL, tiny_fashion_mnist
 from v101jax.algorithms import pix2pix
 from v101jax.core.errors import ConfigError
-from v101jax.models.pix2pix import PatchDiscriminator, patch_receptive_field
+from v101jax.models.pix2pix import (
+    PatchDiscriminator,
+    UNetGenerator,
+    patch_receptive_field,
+)
 from v101jax.training.loop import example_batch, train_and_evaluate
 
 SIZE = 16  # the learning test's images
@@ -92,6 +96,41 @@ def test_patch_discriminator_scores_a_grid_of_patches(num_strided, logits):
 
     out = jax.eval_shape(scores, jax.random.PRNGKey(0))
     assert out.shape == (2, logits, logits)
+
+
+def test_unet_of_eight_levels_has_the_papers_unet_256_widths():
+    """levels = 8 on 256×256: encoder widths 64, 128, 256, 512 × 5 down to a 1×1 map, a
+    decoder mirroring them back to 256 × 256 × 3, and dropout on the three innermost blocks."""
+    gen = UNetGenerator(out_channels=3, channels=64, bottleneck=512, levels=8)
+    x = jnp.zeros((1, 256, 256, 3))
+    variables = jax.eval_shape(
+        functools.partial(gen.init, train=False), jax.random.PRNGKey(0), x
+    )
+    params = variables["params"]
+    encoder = [params[f"Conv_{i}"]["kernel"].shape[-1] for i in range(8)]
+    assert encoder == [64, 128, 256, 512, 512, 512, 512, 512]
+    assert params["Dense_0"]["kernel"].shape == (512, 512)  # the 1×1×512 bottom
+    decoder = [params[f"ConvTranspose4x4s2_{i}"] for i in range(8)]
+    assert [jax.tree.leaves(d)[-1].shape[-1] for d in decoder][-1] == 3
+    out = jax.eval_shape(lambda v: gen.apply(v, x, train=False), variables)
+    assert out.shape == (1, 256, 256, 3)
+
+    # Dropout (one module, called once per dropped output): u and two decoder blocks.
+    small = UNetGenerator(channels=2, bottleneck=4, levels=4, dropout=0.5)
+    xs = jax.random.normal(jax.random.PRNGKey(1), (1, 16, 16, 1))
+    v = small.init(jax.random.PRNGKey(0), xs, train=False)
+    _, inter = small.apply(
+        v,
+        xs,
+        train=True,
+        rngs={"dropout": jax.random.PRNGKey(2)},
+        capture_intermediates=lambda module, _: module.name == "Dropout_0",
+        mutable=["intermediates"],
+    )
+    calls = inter["intermediates"]["Dropout_0"]["__call__"]
+    assert [c.shape[1] for c in calls] == [1, 2, 4]  # the three innermost levels
+    with pytest.raises(ValueError, match="divisible by 16"):
+        small.init(jax.random.PRNGKey(0), jnp.zeros((1, 28, 28, 1)), train=False)
 
 
 def test_patch_receptive_field_is_16_here_and_70_in_the_paper():

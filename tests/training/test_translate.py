@@ -59,7 +59,7 @@ def test_folder_images_are_converted_to_the_runs_shape(tmp_path):
     _write_folder(tmp_path / "in", pixels, "RGB")
     x, names = read_images(str(tmp_path / "in"), (28, 28, 1))
     assert names == ["img0", "img1", "img2"] and x.shape == (3, 28, 28, 1)
-    want = np.asarray(Image.fromarray(pixels[1]).resize((28, 28), Image.BILINEAR))
+    want = np.asarray(Image.fromarray(pixels[1]).resize((28, 28), Image.BICUBIC))
     np.testing.assert_allclose(x[1, ..., 0], want / 127.5 - 1.0, atol=1.5 / 127.5)
     np.savez(tmp_path / "x.npz", images=np.repeat(pixels[..., None], 3, axis=-1))
     from_npz, npz_names = read_images(str(tmp_path / "x.npz"), (28, 28, 1))

@@ -94,7 +94,7 @@ def validate(config, image_shape):
     if not is_unpaired(config.data):
         raise ConfigError(
             f"algorithm 'cyclegan' needs an unpaired two-domain data.source "
-            f"(fashion_domains), not {config.data.source!r}"
+            f"(fashion_domains, unpaired_folder, tfds_domains), not {config.data.source!r}"
         )
     for name in ("cycle_weight", "identity_weight", "adversarial_weight"):
         if c[name] < 0:

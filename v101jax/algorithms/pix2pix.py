@@ -59,6 +59,7 @@ def make_networks(config, channels: int):
         channels=m.channels,
         bottleneck=p.bottleneck,
         dropout=p.dropout,
+        levels=p.levels,
         dtype=dtype,
     )
     disc = nets.PatchDiscriminator(
@@ -72,8 +73,8 @@ def validate(config, image_shape):
     p = config.pix2pix
     if not is_paired(config.data):
         raise ConfigError(
-            f"algorithm 'pix2pix' needs a paired data.source (fashion_edges), not "
-            f"{config.data.source!r}"
+            f"algorithm 'pix2pix' needs a paired data.source (fashion_edges, "
+            f"paired_folder), not {config.data.source!r}"
         )
     for name in ("l1_weight", "adversarial_weight"):
         if p[name] < 0:
@@ -82,13 +83,16 @@ def validate(config, image_shape):
         raise ConfigError(f"pix2pix.dropout={p.dropout} must be in [0, 1)")
     if p.disc_layers < 1:
         raise ConfigError(f"pix2pix.disc_layers={p.disc_layers} must be ≥ 1")
-    if p.bottleneck < 1:
-        raise ConfigError(f"pix2pix.bottleneck={p.bottleneck} must be ≥ 1")
+    if p.bottleneck < 1 or p.levels < 1:
+        raise ConfigError(
+            f"pix2pix.bottleneck={p.bottleneck} and pix2pix.levels={p.levels} must be ≥ 1"
+        )
     for size in image_shape[:2]:
-        if size % 4 or size % 2**p.disc_layers:
+        if size % 2**p.levels or size % 2**p.disc_layers:
             raise ConfigError(
-                f"image size {size} must be a multiple of 4 (the U-Net's two levels) and "
-                f"of 2^pix2pix.disc_layers = {2**p.disc_layers}"
+                f"image size {size} must be a multiple of 2^pix2pix.levels = "
+                f"{2**p.levels} (the U-Net's stride-2 levels) and of 2^pix2pix.disc_layers "
+                f"= {2**p.disc_layers}"
             )
 
 

@@ -6,21 +6,24 @@ global step s is a pure function of (seed, s): epoch e = s // steps_per_epoch is
 each process takes only its own contiguous slice of every global batch.
 """
 
+import os
 import queue
 import threading
 
 import numpy as np
 
 from v101jax.core.errors import ConfigError, DataError
-from v101jax.data import edges, fashion_mnist, toy
+from v101jax.data import edges, fashion_mnist, folders, toy
 
 TOY_SOURCES = ("ring", "grid", "moons")
 # Paired sources: batches {"source": input image, "target": its image in the other domain,
 # "label"}, for image-to-image translation.
-PAIRED_SOURCES = ("fashion_edges",)
+PAIRED_SOURCES = ("fashion_edges", "paired_folder")
 # Unpaired sources: batches {"a": images of domain A, "b": images of domain B}, drawn
 # independently of each other (CycleGAN's data).
-UNPAIRED_SOURCES = ("fashion_domains",)
+UNPAIRED_SOURCES = ("fashion_domains", "unpaired_folder", "tfds_domains")
+# Sources whose images take data.image_size and data.channels.
+SIZED_SOURCES = ("tfds", "paired_folder", "unpaired_folder", "tfds_domains")
 SOURCES = (
     ("fashion_mnist", "tfds", "digits")
     + PAIRED_SOURCES
@@ -39,7 +42,7 @@ def sample_shape(data_cfg) -> tuple[int, ...]:
         return (8, 8, 1)
     if source in TOY_SOURCES:
         return (2,)
-    if source == "tfds":
+    if source in SIZED_SOURCES:
         return (data_cfg.image_size, data_cfg.image_size, data_cfg.channels)
     raise ConfigError(f"data.source={source!r} is not one of: {', '.join(SOURCES)}")
 
@@ -49,6 +52,9 @@ _NUM_CLASSES = {
     "fashion_mnist": 10,
     "fashion_edges": 10,
     "fashion_domains": 2,  # the two domains
+    "unpaired_folder": 2,
+    "tfds_domains": 2,
+    "paired_folder": 1,  # no labels: 0 throughout
     "digits": 10,
     "ring": 8,
     "grid": 25,
@@ -133,6 +139,12 @@ def load_dataset(data_cfg, *, seed: int = 0) -> dict[str, np.ndarray]:
     computed at load time for the whole split at once (seconds). `fashion_domains` splits
     Fashion-MNIST by class: A holds the images of class data.domain_classes[0], B those of
     data.domain_classes[1] (default sneaker ↔ ankle boot).
+
+    The user's own data (v101jax.data.folders): `paired_folder` reads pix2pix's side-by-side
+    A | B files from data.folder/{split}/ (source = A and target = B, or the reverse with
+    data.direction = "BtoA"); `unpaired_folder` CycleGAN's data.folder/{split}A/ and
+    {split}B/; `tfds_domains` a TFDS set with splits {split}A and {split}B (cycle_gan/*, e.g.
+    cycle_gan/horse2zebra). All three are resized to data.image_size with data.channels.
     """
     source = data_cfg.source
     sample_shape(data_cfg)  # validates the name
@@ -156,7 +168,13 @@ def load_dataset(data_cfg, *, seed: int = 0) -> dict[str, np.ndarray]:
     if source == "digits":
         return _load_digits(data_cfg.split)
     if source == "tfds":
-        return _load_tfds(data_cfg)
+        images, labels = _tfds_images(data_cfg, data_cfg.split)
+        return {"x": _uint8_to_unit(images), "label": labels}
+    if source == "tfds_domains":
+        a, b = (_tfds_images(data_cfg, f"{data_cfg.split}{d}")[0] for d in "AB")
+        return {"a": _uint8_to_unit(a), "b": _uint8_to_unit(b)}
+    if source in ("paired_folder", "unpaired_folder"):
+        return _load_folder(data_cfg)
     make = {
         "ring": toy.ring_of_gaussians,
         "grid": toy.grid_of_gaussians,
@@ -208,50 +226,73 @@ def _load_digits(split: str):
     return {"x": images[keep], "label": labels[keep]}
 
 
-def _load_tfds(data_cfg):
+def _load_folder(data_cfg):
+    if not data_cfg.folder:
+        raise ConfigError(
+            f"data.source={data_cfg.source!r}: set data.folder to the dataset's root folder"
+        )
+    shape = sample_shape(data_cfg)
+    if data_cfg.source == "unpaired_folder":
+        a, b = folders.read_domains(data_cfg.folder, data_cfg.split, shape)
+        return {"a": _uint8_to_unit(a), "b": _uint8_to_unit(b)}
+    if data_cfg.direction not in ("AtoB", "BtoA"):
+        raise ConfigError(f"data.direction={data_cfg.direction!r}: choose AtoB or BtoA")
+    a, b = folders.read_aligned_pairs(
+        os.path.join(data_cfg.folder, data_cfg.split), shape
+    )
+    source, target = (a, b) if data_cfg.direction == "AtoB" else (b, a)
+    return {
+        "source": _uint8_to_unit(source),
+        "target": _uint8_to_unit(target),
+        "label": np.zeros(len(source), np.int32),
+    }
+
+
+def _tfds_images(data_cfg, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """(uint8-valued images [N, size, size, channels], int32 labels) of TFDS split `split`."""
     try:
         import tensorflow_datasets as tfds
     except ImportError as e:
-        raise DataError(f"data.source='tfds' needs tensorflow-datasets: {e}") from e
+        raise DataError(
+            f"data.source={data_cfg.source!r} needs tensorflow-datasets: {e}"
+        ) from e
     try:
-        data = tfds.as_numpy(
-            tfds.load(
-                data_cfg.tfds_name,
-                split=data_cfg.split,
-                batch_size=-1,
-                data_dir=data_cfg.tfds_data_dir or None,
-                download=data_cfg.tfds_download,
-            )
+        dataset = tfds.load(
+            data_cfg.tfds_name,
+            split=split,
+            data_dir=data_cfg.tfds_data_dir or None,
+            download=data_cfg.tfds_download,
         )
+        image_spec = dataset.element_spec["image"]
+        if image_spec.shape.is_fully_defined():  # one batch of the whole split
+            examples = tfds.as_numpy(dataset.batch(max(1, len(dataset))))
+            data = next(iter(examples))
+            images, labels = data["image"], data.get("label")
+        else:  # images of different sizes (cycle_gan/*): one at a time
+            images, labels = [], []
+            for example in tfds.as_numpy(dataset):
+                images.append(example["image"])
+                labels.append(example.get("label", 0))
     except Exception as e:  # TFDS raises assertion, network and registry errors alike.
         raise DataError(
-            f"TFDS could not load {data_cfg.tfds_name!r} split {data_cfg.split!r} "
+            f"TFDS could not load {data_cfg.tfds_name!r} split {split!r} "
             f"({type(e).__name__}: {str(e).splitlines()[0][:200]}); without internet, "
             "prepare it elsewhere and set data.tfds_data_dir, or use data.source=fashion_mnist"
         ) from e
-    images = data["image"]
-    size, channels = data_cfg.image_size, data_cfg.channels
-    if images.shape[-1] != channels:
+    shape = sample_shape(data_cfg)
+    if image_spec.shape[-1] != shape[-1]:
         raise ConfigError(
-            f"data.channels={channels} but {data_cfg.tfds_name} images have {images.shape[-1]}"
+            f"data.channels={shape[-1]} but {data_cfg.tfds_name} images have "
+            f"{image_spec.shape[-1]}"
         )
-    if images.shape[1:3] != (size, size):
-        import jax
-
-        images = np.asarray(
-            jax.image.resize(
-                images.astype(np.float32),
-                (len(images), size, size, channels),
-                "bilinear",
-            )
-        ).clip(0, 255)
-    return {
-        "x": _uint8_to_unit(np.asarray(images)),
-        # Sets without class labels (CelebA) get label 0 throughout.
-        "label": data["label"].astype(np.int32)
-        if "label" in data
-        else np.zeros(len(images), np.int32),
-    }
+    images = folders.resize_images(images, shape)
+    # Sets without class labels (CelebA) get label 0 throughout.
+    labels = (
+        np.zeros(len(images), np.int32)
+        if labels is None
+        else np.asarray(labels).astype(np.int32)
+    )
+    return images, labels
 
 
 class BatchIterator:

@@ -6,6 +6,8 @@ stored beside any statistics computed with it:
                             user converts once): FID/KID/IS comparable with published numbers.
   fashion_mnist_classifier  this project's shipped Fashion-MNIST CNN: domain-only numbers that
                             compare runs of this project, available on any machine.
+"none" (what "auto" resolves to on other data without InceptionV3 weights) scores no
+features: only an algorithm's own held-out metrics (PSNR, cycle L1, …) remain.
 """
 
 import dataclasses
@@ -19,6 +21,7 @@ from v101jax.metrics import fashion_classifier, inception, weights_io
 from v101jax.metrics.statistics import RunningMoments
 
 EXTRACTORS = ("inception", "fashion_mnist_classifier")
+NO_EXTRACTOR = "none"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,23 +52,29 @@ def is_fashion_mnist(data_cfg) -> bool:
 
 def resolve_name(eval_cfg, data_cfg) -> str:
     """The extractor `eval.extractor` names; "auto" picks InceptionV3 when its weights are
-    given, else the Fashion-MNIST classifier on Fashion-MNIST."""
+    given, else the Fashion-MNIST classifier on Fashion-MNIST, else "none"."""
     name = eval_cfg.extractor
     if name == "auto":
         if eval_cfg.inception_weights:
             return "inception"
         if is_fashion_mnist(data_cfg):
             return "fashion_mnist_classifier"
+        return NO_EXTRACTOR
+    if name not in EXTRACTORS + (NO_EXTRACTOR,):
         raise ConfigError(
-            f"eval.extractor=auto: no feature extractor for data.source="
-            f"{data_cfg.source!r} without InceptionV3 weights; set eval.inception_weights "
-            "(README, Evaluation)"
-        )
-    if name not in EXTRACTORS:
-        raise ConfigError(
-            f"eval.extractor={name!r} is not one of: auto, {', '.join(EXTRACTORS)}"
+            f"eval.extractor={name!r} is not one of: auto, {', '.join(EXTRACTORS)}, "
+            f"{NO_EXTRACTOR}"
         )
     return name
+
+
+def no_features_error(data_cfg, what: str) -> ConfigError:
+    """The error for scoring `what` when no feature extractor applies to the data."""
+    return ConfigError(
+        f"{what} needs a feature extractor, and data.source={data_cfg.source!r} has none "
+        "without InceptionV3 weights: set eval.inception_weights (README, Evaluation), or "
+        "eval.every_steps=0 to train without evaluation"
+    )
 
 
 def make_extractor(name: str, *, inception_weights: str = "") -> FeatureExtractor:

@@ -5,21 +5,31 @@ description beside the statistics; a file whose identity differs from the extrac
 recomputed, never mixed in.
 """
 
+import hashlib
 import os
 
 import numpy as np
 from absl import logging
 
+from v101jax.data.pipeline import SIZED_SOURCES
 from v101jax.metrics.extractors import FeatureExtractor, FeatureSummary, summarise
 
 
 def dataset_tag(data_cfg, split: str) -> str:
-    """Names the image set: source (and TFDS name), split, image size, and the classes of a
-    class-domain source (so another pair of domains never reuses a cached summary)."""
-    name = data_cfg.tfds_name if data_cfg.source == "tfds" else data_cfg.source
-    size = f"_{data_cfg.image_size}px" if data_cfg.source == "tfds" else ""
-    if data_cfg.source == "fashion_domains":
+    """Names the image set: source (TFDS name, folder), split, image size, and the classes of
+    a class-domain source (so another pair of domains never reuses a cached summary)."""
+    source = data_cfg.source
+    name = data_cfg.tfds_name.replace("/", "-") if "tfds" in source else source
+    size = f"_{data_cfg.image_size}px" if source in SIZED_SOURCES else ""
+    if source == "fashion_domains":
         name += "_" + "_".join(str(c) for c in data_cfg.domain_classes)
+    if source in ("paired_folder", "unpaired_folder"):
+        # The folder's name and a digest of its full path: two folders never share a cache.
+        folder = os.path.abspath(data_cfg.folder)
+        digest = hashlib.sha1(folder.encode()).hexdigest()[:8]
+        name += f"_{os.path.basename(folder.rstrip(os.sep))}_{digest}"
+        if source == "paired_folder":
+            name += f"_{data_cfg.direction}"
     return f"{name}{size}_{split}"
 
 

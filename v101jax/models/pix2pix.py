@@ -7,16 +7,20 @@ connections between mirrored levels; the 70×70 PatchGAN is C64-C128-C256 (strid
 initialised N(0, 0.02).
 
 Deviations for 28×28 (documented, measured where it matters):
-  * The U-Net has two stride-2 levels (28 → 14 → 7) and a bottleneck that maps the whole 7×7
-    map to one vector and back (a Dense layer: the same as the paper's innermost level, a
-    convolution down to 1×1 and a transposed one back up, so every output pixel still sees the
-    whole input). Sizes must be multiples of 4 (28, 16, 32, …).
+  * The U-Net has two stride-2 levels (28 → 14 → 7; `levels`, 8 for the paper's 256 → 1) and
+    a bottleneck that maps the whole bottom map to one vector and back (a Dense layer: the
+    same as the paper's innermost level, a convolution down to 1×1 and a transposed one back
+    up, so every output pixel still sees the whole input). Sizes must be multiples of
+    2^levels (28, 16, 32, … for 2). At 8 levels the 1×1 bottom gets this Dense pair and a
+    skip the paper's innermost block has not: 59.1 M parameters against unet_256's 54.4 M
+    (tests/algorithms/test_translation_datasets.py counts the difference).
   * Instance norm replaces batch norm: the paper trains at batch size 1, where batch norm is
     instance norm, and it keeps the normalisation in training mode at test time; with instance
     norm an output never depends on the other images of its batch and training and sampling
     normalise the same way.
-  * Dropout 0.5 (`dropout`) acts on the two innermost decoder outputs (the bottleneck and the
-    7 → 14 block); it is active in training only (`train=True`), see the algorithm module.
+  * Dropout 0.5 (`dropout`) acts on the innermost decoder outputs (at two levels: the
+    bottleneck and the 7 → 14 block; at more, also the next one, as the paper's three); it is
+    active in training only (`train=True`), see the algorithm module.
   * The PatchGAN has `num_strided` stride-2 layers; its convolutional receptive field is
     `patch_receptive_field(num_strided)`: 16×16 for the default 1 (14×14 logits on a 28×28
     image), 34 for 2 (7×7 logits, wider than the image: an image GAN), 70 for the paper's 3.
@@ -56,42 +60,62 @@ def patch_receptive_field(num_strided: int) -> int:
 class UNetGenerator(nn.Module):
     """source images [B, H, W, C_in] → images [B, H, W, out_channels] in [-1, 1].
 
-    e1 = LReLU(conv↓(x))             [H/2, C]        (no norm on the first layer, as in the paper)
-    e2 = LReLU(IN(conv↓(e1)))        [H/4, 2C]
-    b  = ReLU(Dense(flatten(e2)))    [bottleneck]
-    u  = drop(IN(Dense(b)))          [H/4, 2C]
-    d2 = drop(IN(convT↑(ReLU([u, e2]))))   [H/2, C]
-    y  = tanh(convT↑(ReLU([d2, e1])))      [H, out_channels]
+    With L = `levels` stride-2 levels of widths w_i = C · min(2^i, 8) (the paper's 64, 128,
+    256, 512, 512, …):
+    e_1 = LReLU(conv↓(x))                     [H/2, w_0]   (no norm on the first, as the paper)
+    e_i = LReLU(IN(conv↓(e_{i-1})))           [H/2^i, w_{i-1}]
+    b   = ReLU(Dense(flatten(e_L)))           [bottleneck]
+    u   = drop(IN(Dense(b)))                  [H/2^L, w_{L-1}]
+    d_i = IN(convT↑(ReLU([d_{i+1}, e_i])))    [H/2^{i-1}, w_{i-2}], d_{L+1} = u, down to i = 2
+    y   = tanh(convT↑(ReLU([d_2, e_1])))      [H, out_channels]
+    Dropout acts on u and the two innermost d_i (the paper's three innermost decoder blocks).
+    The default L = 2 suits 28×28; the paper's unet_256 is L = 8 (1×1 at the bottom, where
+    the Dense pair is a 1×1 convolution down and back up).
     """
 
     out_channels: int = 1
     channels: int = 32
     bottleneck: int = 128
     dropout: float = 0.5
+    levels: int = 2
     dtype: jnp.dtype = jnp.float32
 
     @nn.compact
     def __call__(self, x, *, train: bool):
         b, h, w, _ = x.shape
-        if h % 4 or w % 4:
-            raise ValueError(f"the U-Net needs sizes divisible by 4, got {h}×{w}")
-        c = self.channels
+        factor = 2**self.levels
+        if h % factor or w % factor:
+            raise ValueError(
+                f"a U-Net of {self.levels} levels needs sizes divisible by {factor}, "
+                f"got {h}×{w}"
+            )
+        widths = [self.channels * min(2**i, 8) for i in range(self.levels)]
         drop = nn.Dropout(self.dropout, deterministic=not train)
-        conv = lambda f: nn.Conv(
-            f, (4, 4), (2, 2), "SAME", kernel_init=init, dtype=self.dtype
-        )
-        e1 = _leaky_relu(conv(c)(x.astype(self.dtype)))
-        e2 = _leaky_relu(_instance_norm(self.dtype)(conv(2 * c)(e1)))
-        flat = e2.reshape(b, -1)
+        skips = []
+        e = x.astype(self.dtype)
+        for i, width in enumerate(widths):
+            e = nn.Conv(
+                width, (4, 4), (2, 2), "SAME", kernel_init=init, dtype=self.dtype
+            )(e)
+            if i:
+                e = _instance_norm(self.dtype)(e)
+            e = _leaky_relu(e)
+            skips.append(e)
+        flat = e.reshape(b, -1)
         z = nn.relu(nn.Dense(self.bottleneck, kernel_init=init, dtype=self.dtype)(flat))
         u = nn.Dense(flat.shape[-1], kernel_init=init, dtype=self.dtype)(z)
-        u = drop(_instance_norm(self.dtype)(u.reshape(e2.shape)))
-        d2 = ConvTranspose4x4s2(c, kernel_init=init, dtype=self.dtype)(
-            nn.relu(jnp.concatenate([u, e2], axis=-1))
-        )
-        d2 = drop(_instance_norm(self.dtype)(d2))
+        d = drop(_instance_norm(self.dtype)(u.reshape(e.shape)))
+        for i in range(
+            self.levels - 1, 0, -1
+        ):  # back up to H/2, with the skip of level i
+            d = ConvTranspose4x4s2(widths[i - 1], kernel_init=init, dtype=self.dtype)(
+                nn.relu(jnp.concatenate([d, skips[i]], axis=-1))
+            )
+            d = _instance_norm(self.dtype)(d)
+            if i >= self.levels - 2:  # the two innermost decoder blocks
+                d = drop(d)
         y = ConvTranspose4x4s2(self.out_channels, kernel_init=init, dtype=self.dtype)(
-            nn.relu(jnp.concatenate([d2, e1], axis=-1))
+            nn.relu(jnp.concatenate([d, skips[0]], axis=-1))
         )
         return jnp.tanh(y.astype(jnp.float32))
 

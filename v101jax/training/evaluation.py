@@ -30,9 +30,21 @@ class Evaluator:
         ev = config.eval
         scoring.check_metric_names(ev.metrics)
         name = extractors.resolve_name(ev, config.data)
-        self.extractor = extractors.make_extractor(
-            name, inception_weights=ev.inception_weights
-        )
+        self.extractor = None  # "none": only the algorithm's held-out metrics
+        if name != extractors.NO_EXTRACTOR:
+            self.extractor = extractors.make_extractor(
+                name, inception_weights=ev.inception_weights
+            )
+        elif get_algorithm(config.algorithm).evaluate is None:
+            raise extractors.no_features_error(
+                config.data, f"evaluating algorithm {config.algorithm!r}"
+            )
+        else:
+            logging.warning(
+                "no feature extractor for data.source=%r: evaluation reports the "
+                "algorithm's held-out metrics only (set eval.inception_weights for FID)",
+                config.data.source,
+            )
         self.stats_dir = ev.stats_dir or os.path.join(workdir or ".", "eval_stats")
         self._real = None
 
@@ -64,6 +76,8 @@ class Evaluator:
         the extractor is the dataset's own classifier.
         """
         ev = self.config.eval
+        if self.extractor is None:
+            raise extractors.no_features_error(self.config.data, "scoring samples")
         real = self.reference()
 
         def checked(batches):
@@ -89,26 +103,30 @@ class Evaluator:
         draw classes 0…K−1 in turn and are scored for class accuracy too); an algorithm with
         an `evaluate` hook adds its held-out metrics (`held_out_metrics`)."""
         ev = self.config.eval
-        inputs = sampling.default_inputs(self.config, ev.num_samples, self.held_out)
-        labels = None if inputs is None else inputs.get("labels")
-        chunks = sampling.sample_chunks(
-            sample,
-            state,
-            ev.num_samples,
-            ev.batch_size,
-            key,
-            inputs=inputs,
-            phase=phase,
-        )
-        results = self.score_images(
-            log_progress(chunks, ev.num_samples, label="eval: sampled", unit="images"),
-            labels=labels,
-        )
-        logging.info(
-            "eval (%d samples): %s",
-            ev.num_samples,
-            "  ".join(f"{k}={v:.4g}" for k, v in results.items()),
-        )
+        results = {}
+        if self.extractor is not None:
+            inputs = sampling.default_inputs(self.config, ev.num_samples, self.held_out)
+            labels = None if inputs is None else inputs.get("labels")
+            chunks = sampling.sample_chunks(
+                sample,
+                state,
+                ev.num_samples,
+                ev.batch_size,
+                key,
+                inputs=inputs,
+                phase=phase,
+            )
+            results = self.score_images(
+                log_progress(
+                    chunks, ev.num_samples, label="eval: sampled", unit="images"
+                ),
+                labels=labels,
+            )
+            logging.info(
+                "eval (%d samples): %s",
+                ev.num_samples,
+                "  ".join(f"{k}={v:.4g}" for k, v in results.items()),
+            )
         algorithm = get_algorithm(self.config.algorithm)
         if algorithm.evaluate is not None:
             batch = self.held_out(min(ev.num_samples, self.held_out.size()))

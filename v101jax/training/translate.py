@@ -2,7 +2,7 @@
 
 Inputs are a folder of images (PNG, JPEG, BMP, … in name order) or an .npz with `images`
 (uint8 [N, H, W, C], as experiments.sample writes). They are converted to the run's channels
-(grey ↔ RGB), resized to its image size when they differ (bilinear) and scaled to [-1, 1].
+(grey ↔ RGB), resized to its image size when they differ (bicubic, as v101jax.data.folders) and scaled to [-1, 1].
 The outputs: one PNG per input (the input's name), translations.npz (`images`, `sources`,
 uint8) and grid.png of input | output pairs, or input | output | target triples when the
 targets are given.
@@ -14,45 +14,22 @@ import os
 import jax
 import numpy as np
 from absl import logging
-from PIL import Image
 
 from v101jax.algorithms import get_algorithm
 from v101jax.core.errors import ConfigError, DataError
-from v101jax.data import sample_shape
+from v101jax.data import folders, sample_shape
 from v101jax.training import images, sampling
 from v101jax.training.export import load_run_config, load_samples_file, load_state
 from v101jax.training.progress import log_progress
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 GRID_IMAGES = 64  # inputs shown in grid.png
 
 
 def read_images(path: str, shape) -> tuple[np.ndarray, list[str]]:
     """(float32 [N, H, W, C] in [-1, 1], one name per image) from a folder or an .npz,
     converted to `shape` = (H, W, C)."""
-    h, w, c = shape
     if os.path.isdir(path):
-        names = sorted(
-            n for n in os.listdir(path) if n.lower().endswith(IMAGE_SUFFIXES)
-        )
-        if not names:
-            raise DataError(
-                f"{path} holds no images ({', '.join(IMAGE_SUFFIXES)} files)"
-            )
-        pictures = []
-        for name in names:
-            try:
-                with Image.open(os.path.join(path, name)) as im:
-                    im = im.convert("L" if c == 1 else "RGB")
-                    if im.size != (w, h):
-                        im = im.resize((w, h), Image.BILINEAR)
-                    pictures.append(np.asarray(im, np.uint8).reshape(h, w, c))
-            except OSError as e:
-                raise DataError(
-                    f"{os.path.join(path, name)}: not a readable image ({e})"
-                )
-        stems = [os.path.splitext(n)[0] for n in names]
-        array = np.stack(pictures)
+        array, stems = folders.read_image_folder(path, shape)
     else:
         array, _ = load_samples_file(path)
         array = _convert(array, shape)
@@ -61,8 +38,8 @@ def read_images(path: str, shape) -> tuple[np.ndarray, list[str]]:
 
 
 def _convert(array: np.ndarray, shape) -> np.ndarray:
-    """uint8 [N, H', W', C'] → [N, H, W, C]: grey ↔ RGB, then a bilinear resize."""
-    h, w, c = shape
+    """uint8 [N, H', W', C'] → [N, H, W, C]: grey ↔ RGB, then the folders' resize."""
+    c = shape[-1]
     if array.shape[-1] != c:
         if array.shape[-1] == 1:
             array = np.repeat(array, c, axis=-1)
@@ -74,18 +51,7 @@ def _convert(array: np.ndarray, shape) -> np.ndarray:
             raise DataError(
                 f"images with {array.shape[-1]} channels cannot become the run's {c}"
             )
-    if array.shape[1:3] != (h, w):
-        resized = [
-            np.asarray(
-                Image.fromarray(a[..., 0] if c == 1 else a).resize(
-                    (w, h), Image.BILINEAR
-                ),
-                np.uint8,
-            ).reshape(h, w, c)
-            for a in array
-        ]
-        array = np.stack(resized)
-    return array
+    return folders.resize_images(array, shape)
 
 
 def translate_images(
