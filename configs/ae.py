@@ -32,7 +32,10 @@ def autoencoder_config(kind: str, arg) -> ml_collections.ConfigDict:
     config.autoencoder = ae = ml_collections.ConfigDict()
     ae.kind = kind  # ae | vae
     ae.likelihood = "gaussian"  # gaussian (MSE for ae) | bernoulli (BCE)
-    ae.latent_dim = 16  # size of the latent vector z
+    ae.latent_dim = 16  # size of the latent vector z (channels of a latent map)
+    # A latent map [H/2^S, W/2^S, latent_dim] (S = stages of model.channel_mult) instead of a
+    # vector: latent diffusion's first stage (configs/ldm_autoencoder.py).
+    ae.spatial = False
     ae.beta = 1.0  # vae: weight of the KL term (β-VAE when > 1)
     ae.kl_warmup_steps = 0  # vae: the KL weight ramps linearly 0 → β over these steps
     ae.num_importance_samples = 64  # k of the importance-weighted bound (evaluation)

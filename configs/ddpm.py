@@ -15,7 +15,19 @@ from configs import base
 def get_config(arg=None):
     config = base.get_base_config()
     config.algorithm = "diffusion"
+    add_diffusion_fields(config)
+    _apply_preset(config, arg)
+    if arg == "smoke":
+        config.diffusion.num_timesteps = 50
+    elif arg == "ring":
+        config.sample.clip_x0 = False  # the ring has radius 2: x₀ is not in [-1, 1]
+    config.lock()
+    return config
 
+
+def add_diffusion_fields(config):
+    """The discrete process, the network's target, the samplers and class conditioning:
+    shared with latent diffusion (configs/ldm.py)."""
     config.diffusion = diffusion = base.ml_collections.ConfigDict()
     diffusion.num_timesteps = 1000  # T
     diffusion.beta_schedule = "linear"  # linear | cosine
@@ -32,14 +44,6 @@ def get_config(arg=None):
     config.sample.eta = 1.0  # ddim: 0 = deterministic, 1 = ancestral-like
     config.sample.timestep_spacing = "uniform"  # ddim: uniform | quadratic
     config.sample.clip_x0 = True  # clip the predicted x₀ to [-1, 1] at every step
-
-    _apply_preset(config, arg)
-    if arg == "smoke":
-        config.diffusion.num_timesteps = 50
-    elif arg == "ring":
-        config.sample.clip_x0 = False  # the ring has radius 2: x₀ is not in [-1, 1]
-    config.lock()
-    return config
 
 
 def add_class_conditioning(config):

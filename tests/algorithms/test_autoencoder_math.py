@@ -6,7 +6,9 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
+from benchmarks.common import load_config
 from v101jax.algorithms import autoencoder
+from v101jax.training.loop import example_batch
 
 jax.config.update("jax_enable_x64", False)
 
@@ -101,3 +103,42 @@ def test_gaussian_log_likelihood_matches_scipy():
     want = (t * np.log(p) + (1 - t) * np.log(1 - p)).sum((1, 2, 3))
     got = autoencoder.log_likelihood("bernoulli", logits, x, log_scale)
     np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def test_latent_maps_sum_the_kl_and_density_over_every_latent_value():
+    """Spatial latents [B, h, w, d] are one vector of h·w·d values per image to the KL and
+    the log-density (checked against the flattened vector form), and the first stage of
+    latent diffusion encodes 28×28 to 7×7×4 and samples maps of that shape."""
+    rng = np.random.default_rng(0)
+    mean, log_var, z = (
+        jnp.asarray(rng.standard_normal((3, 7, 7, 4)), jnp.float32) for _ in range(3)
+    )
+    flat = lambda a: a.reshape(3, -1)
+    np.testing.assert_allclose(
+        autoencoder.kl_standard_normal(mean, log_var),
+        autoencoder.kl_standard_normal(flat(mean), flat(log_var)),
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(
+        autoencoder.gaussian_log_density(z, mean, log_var),
+        autoencoder.gaussian_log_density(flat(z), flat(mean), flat(log_var)),
+        rtol=1e-6,
+    )
+    config = load_config("configs/ldm_autoencoder.py")
+    assert autoencoder.latent_shape(config) == (7, 7, 4)
+    state = jax.eval_shape(
+        lambda key: autoencoder.init(config, key, example_batch(config, 2)),
+        jax.random.PRNGKey(0),
+    )
+    samples = jax.eval_shape(
+        lambda s, key: autoencoder.sample(config, s, key, 5),
+        state,
+        jax.random.PRNGKey(1),
+    )
+    assert samples.shape == (5, 28, 28, 1)
+    latents = jax.eval_shape(
+        lambda s, x: autoencoder.encode(config, s, x),
+        state,
+        jnp.zeros((2, 28, 28, 1)),
+    )
+    assert latents.shape == (2, 7, 7, 4)

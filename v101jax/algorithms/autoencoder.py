@@ -13,6 +13,8 @@ Likelihoods (`config.autoencoder.likelihood`), for images x ∈ [-1, 1]:
              (the usual "BCE" on grey-level images: log p(x|z) = −BCE ≤ 0).
   gaussian   the decoder outputs means; a learned per-channel log σ (VAE) or a fixed σ = 1
              (AE: the loss is the MSE).
+With `config.autoencoder.spatial` the latent is a map [h, w, latent_dim] (h, w = the image size
+halved per stage of model.channel_mult) instead of a vector: latent diffusion's first stage.
 Evaluation: `elbo` and the importance-weighted bound `iwae_log_likelihood` (Burda et al. 2016)
 per image in nats, and `bits_per_dim`.
 """
@@ -30,7 +32,7 @@ from v101jax.core.errors import ConfigError
 from v101jax.core.train_state import TrainState, gradient_step
 from v101jax.data import sample_shape
 from v101jax.metrics import image_quality
-from v101jax.models.autoencoder import Autoencoder
+from v101jax.models.autoencoder import Autoencoder, latent_grid_shape
 
 KINDS = ("ae", "vae")
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -69,13 +71,22 @@ def stage_widths(model_cfg) -> tuple[int, ...]:
     return tuple(model_cfg.channels * m for m in model_cfg.channel_mult)
 
 
+def latent_shape(config) -> tuple[int, ...]:
+    """Shape of one latent: (latent_dim,), or (h, w, latent_dim) for spatial latents."""
+    d = config.autoencoder.latent_dim
+    if not config.autoencoder.get("spatial", False):
+        return (d,)
+    grid = latent_grid_shape(sample_shape(config.data), len(config.model.channel_mult))
+    return (*grid, d)
+
+
 def make_model(config) -> Autoencoder:
     _validate(config)
     return Autoencoder(
         image_shape=sample_shape(config.data),
         channels=stage_widths(config.model),
         latent_dim=config.autoencoder.latent_dim,
-        flatten=True,
+        flatten=len(latent_shape(config)) == 1,
         gaussian_encoder=config.autoencoder.kind == "vae",
         dtype=precision.compute_dtype(config.model.dtype),
     )
@@ -112,15 +123,22 @@ def reparameterize(rng, mean, log_var):
     return mean + jnp.exp(0.5 * log_var) * eps
 
 
+def _latent_axes(z):
+    return tuple(range(1, z.ndim))  # every axis but the batch: vector or map latents
+
+
 def kl_standard_normal(mean, log_var):
     """KL(N(μ, diag σ²) ‖ N(0, I)) = ½ Σ_j (μ_j² + σ_j² − log σ_j² − 1), per example [B]."""
-    return 0.5 * jnp.sum(mean**2 + jnp.exp(log_var) - log_var - 1.0, axis=-1)
+    return 0.5 * jnp.sum(
+        mean**2 + jnp.exp(log_var) - log_var - 1.0, axis=_latent_axes(mean)
+    )
 
 
 def gaussian_log_density(z, mean, log_var):
-    """log N(z; μ, diag σ²) summed over the last axis."""
+    """log N(z; μ, diag σ²) per example [B], summed over the latent's axes."""
     return -0.5 * jnp.sum(
-        math.log(2 * math.pi) + log_var + (z - mean) ** 2 / jnp.exp(log_var), axis=-1
+        math.log(2 * math.pi) + log_var + (z - mean) ** 2 / jnp.exp(log_var),
+        axis=_latent_axes(z),
     )
 
 
@@ -225,15 +243,17 @@ def train_step(config, state: TrainState, batch, rng):
         rng=step_key,
         step=state.step,
     )
-    # Running moments of the (mean) latents: a plain AE samples from N(mean, diag var).
+    # Running moments of the (mean) latents, per latent channel (over the batch and, for
+    # maps, the positions): a plain AE samples from N(mean, diag var).
     z = jax.lax.stop_gradient(aux["latents"])
+    axes = tuple(range(z.ndim - 1))
     stats = state.model_state
     model_state = {
         "latent_mean": optax.incremental_update(
-            jnp.mean(z, 0), stats["latent_mean"], 1 - LATENT_STATS_DECAY
+            jnp.mean(z, axes), stats["latent_mean"], 1 - LATENT_STATS_DECAY
         ),
         "latent_var": optax.incremental_update(
-            jnp.var(z, 0), stats["latent_var"], 1 - LATENT_STATS_DECAY
+            jnp.var(z, axes), stats["latent_var"], 1 - LATENT_STATS_DECAY
         ),
     }
     return new_state.replace(model_state=model_state), metrics
@@ -306,13 +326,14 @@ def evaluate(config, state: TrainState, batch, rng):
 
 
 def encode(config, state: TrainState, x):
-    """Latent codes [B, d] of images: z for an AE, the posterior mean μ for a VAE."""
+    """Latents [B, d] (or [B, h, w, d]) of images: z for an AE, the posterior mean μ for a
+    VAE."""
     out = _apply(state.apply_fn, sampling_params(config, state), Autoencoder.encode, x)
     return out[0] if config.autoencoder.kind == "vae" else out
 
 
 def decode(config, state: TrainState, z):
-    """Mean images in [-1, 1] of latents z [B, d]."""
+    """Mean images in [-1, 1] of latents z [B, d] (or [B, h, w, d])."""
     out = _apply(state.apply_fn, sampling_params(config, state), Autoencoder.decode, z)
     return decoder_mean(config.autoencoder.likelihood, out)
 
@@ -322,8 +343,8 @@ def reconstruct(config, state: TrainState, x):
 
 
 def latent_prior(config, state: TrainState):
-    """(mean, std) [d] of the distribution `sample` draws latents from: N(0, I) for a VAE,
-    the running moments of the encoder's latents for a plain AE."""
+    """(mean, std) [d] of the distribution `sample` draws latents from (per channel of a
+    latent map): N(0, I) for a VAE, the running moments of the encoder's latents for an AE."""
     d = config.autoencoder.latent_dim
     if config.autoencoder.kind == "vae":
         return jnp.zeros((d,)), jnp.ones((d,))
@@ -336,7 +357,7 @@ def sample(config, state: TrainState, rng, num_samples: int, *, inputs=None):
     unconditional (`inputs` must be None)."""
     check_no_inputs(config, inputs)
     mean, std = latent_prior(config, state)
-    eps = jax.random.normal(rng, (num_samples, config.autoencoder.latent_dim))
+    eps = jax.random.normal(rng, (num_samples,) + latent_shape(config))
     return decode(config, state, mean + std * eps)
 
 

@@ -117,14 +117,19 @@ def sample(config, state: TrainState, rng, num_samples: int, *, inputs=None):
     inputs: {"labels": int [num_samples]} classes of a class-conditional model (default 0,
     1, …, K−1, 0, …).
     """
+    return sample_of_shape(
+        config, state, rng, (num_samples,) + sample_shape(config.data), inputs=inputs
+    )
+
+
+def sample_of_shape(config, state: TrainState, rng, shape, *, inputs=None):
+    """`sample` for arrays of `shape` [N, ...] (latent diffusion's latents)."""
     s = config.sample
-    labels = denoiser.sample_labels(config, num_samples, inputs)
+    labels = denoiser.sample_labels(config, shape[0], inputs)
     schedule = schedule_from_config(config.diffusion)
     eps_fn = noise_predictor(config, state, labels)
     noise_key, loop_key = jax.random.split(rng)
-    x_T = jax.random.normal(
-        noise_key, (num_samples,) + sample_shape(config.data), jnp.float32
-    )
+    x_T = jax.random.normal(noise_key, shape, jnp.float32)
     if s.sampler not in samplers.SAMPLERS:
         raise ConfigError(
             f"sample.sampler={s.sampler!r} is not one of: {', '.join(samplers.SAMPLERS)}"

@@ -14,99 +14,44 @@ grids position by position inside one compiled `lax.fori_loop` (softmax temperat
 """
 
 import functools
-import json
 import math
-import os
 
 import jax
 import jax.numpy as jnp
 import ml_collections
 import optax
 
-from v101jax.algorithms import vqvae
+from v101jax.algorithms import first_stage, vqvae
 from v101jax.algorithms.contract import Algorithm, FirstStage, check_no_inputs
 from v101jax.core import optim, precision
-from v101jax.core.checkpoint import abstract_train_state, restore_latest
-from v101jax.core.errors import CheckpointError, ConfigError
+from v101jax.core.errors import ConfigError
 from v101jax.core.train_state import (
     MultiState,
     TrainState,
     gradient_step,
     sampling_params,
 )
-from v101jax.data import example_batch, sample_shape
 from v101jax.models.code_prior import CausalTransformer
 
 
 def resolve_vqvae(config) -> ml_collections.ConfigDict:
     """`config` with the frozen VQ-VAE's resolved config, read from
     prior.vqvae_workdir/config.json, in `prior.vqvae` (unchanged when it is already there)."""
-    if "algorithm" in config.prior.vqvae:
-        return config
-    workdir = config.prior.vqvae_workdir
-    if not workdir:
-        raise ConfigError(
-            "prior.vqvae_workdir is empty: set it to the workdir of a VQ-VAE trained with "
-            "configs/vqvae.py"
-        )
-    path = os.path.join(workdir, "config.json")
-    if not os.path.exists(path):
-        raise ConfigError(
-            f"prior.vqvae_workdir={workdir!r} has no config.json: train the VQ-VAE first "
-            f"(python -m experiments.main --config=configs/vqvae.py --workdir={workdir})"
-        )
-    with open(path) as f:
-        vq_config = ml_collections.ConfigDict(json.load(f))
-    if vq_config.algorithm != "vqvae":
-        raise ConfigError(
-            f"prior.vqvae_workdir={workdir!r} holds a {vq_config.algorithm!r} run, "
-            "not a vqvae one"
-        )
-    if sample_shape(vq_config.data) != sample_shape(config.data):
-        raise ConfigError(
-            f"data.source={config.data.source!r} gives images of shape "
-            f"{sample_shape(config.data)}, the VQ-VAE in prior.vqvae_workdir was trained on "
-            f"{sample_shape(vq_config.data)}"
-        )
-    config = config.copy_and_resolve_references()
-    config.prior.vqvae = vq_config
-    return config
+    return first_stage.resolve(
+        config, "prior", "vqvae", ("vqvae",), "a VQ-VAE trained with configs/vqvae.py"
+    )
 
 
 def vqvae_config(config) -> ml_collections.ConfigDict:
     """The frozen VQ-VAE's resolved config (`prior.vqvae`, filled by `resolve_vqvae`)."""
-    vq_config = config.prior.vqvae
-    if "algorithm" not in vq_config:
-        raise ConfigError(
-            "prior.vqvae is empty: the VQ-VAE of prior.vqvae_workdir is resolved when "
-            "training starts (experiments.main), or by vqvae_prior.resolve_vqvae(config)"
-        )
-    return vq_config
-
-
-def _vqvae_init(vq_config):
-    return functools.partial(vqvae.init, vq_config)
+    return first_stage.resolved(config, "prior", "vqvae")
 
 
 def load_vqvae(config, state: MultiState) -> MultiState:
     """The fresh `state` with the frozen entries set to the newest checkpoint of
     prior.vqvae_workdir (its sampling parameters and model state)."""
     vq_config = vqvae_config(config)
-    directory = os.path.join(config.prior.vqvae_workdir, "checkpoints")
-    abstract, target = abstract_train_state(
-        _vqvae_init(vq_config),
-        jax.random.PRNGKey(0),
-        example_batch(vq_config.data, 1),
-        jax.sharding.SingleDeviceSharding(jax.local_devices()[0]),
-    )
-    vq_state = restore_latest(
-        directory, abstract, target, vq_config.train.keep_checkpoints
-    )
-    if vq_state is None:
-        raise CheckpointError(
-            f"prior.vqvae_workdir={config.prior.vqvae_workdir!r} holds no VQ-VAE "
-            "checkpoint"
-        )
+    vq_state = first_stage.restore(vq_config, config.prior.vqvae_workdir, vqvae.init)
     return state.replace(
         frozen={
             "vqvae_params": vqvae.sampling_params(vq_config, vq_state),
@@ -117,16 +62,10 @@ def load_vqvae(config, state: MultiState) -> MultiState:
 
 def frozen_vqvae(config, state: MultiState) -> TrainState:
     """The frozen VQ-VAE as a TrainState (for vqvae.encode_codes / decode_codes)."""
-    vq_config = vqvae_config(config)
-    params = state["vqvae_params"]
-    return TrainState(
-        step=jnp.zeros((), jnp.int32),
-        params=params,
-        opt_state=(),
-        ema_params=params,
-        model_state=state["vqvae_model_state"],
-        apply_fn=vqvae.make_model(vq_config).apply,
-        tx=optax.identity(),
+    return first_stage.frozen_train_state(
+        state["vqvae_params"],
+        state["vqvae_model_state"],
+        vqvae.make_model(vqvae_config(config)).apply,
     )
 
 
@@ -162,7 +101,7 @@ def init(config, rng, example_batch) -> MultiState:
     vq_config = vqvae_config(config)
     model = make_model(config, vq_config)
     params = model.init(rng, jnp.zeros((1, model.seq_len), jnp.int32))["params"]
-    vq_state = _vqvae_init(vq_config)(jax.random.fold_in(rng, 1), example_batch)
+    vq_state = vqvae.init(vq_config, jax.random.fold_in(rng, 1), example_batch)
     return MultiState(
         networks={
             "prior": TrainState.create(

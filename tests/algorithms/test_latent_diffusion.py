@@ -1,0 +1,165 @@
+"""Latent diffusion: with an identity first stage it is pixel diffusion step for step; the
+latent scale gives unit-variance training latents; the first stage's round trip survives the
+scaling; a run resumes exactly and samples after the autoencoder's workdir is gone."""
+
+import functools
+import shutil
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from benchmarks.common import load_config
+from tests.algorithms.translation_data import (  # noqa: F401 - autouse fixture
+    _fast_compiling_keys,
+    fast_compiling_keys,
+    tiny_fashion_mnist,
+)
+from v101jax.algorithms import autoencoder, diffusion, latent_diffusion
+from v101jax.core.errors import ConfigError
+from v101jax.core.train_state import MultiState
+from v101jax.data import load_dataset
+from v101jax.training.export import load_run_config, load_state
+from v101jax.training.loop import example_batch, train_and_evaluate
+
+
+def _leaves(state):
+    return [np.asarray(x) for x in jax.tree.leaves(state.checkpoint_tree())]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A smoke autoencoder (latent maps) and a 4-step smoke LDM on top of it, checkpointed
+    at steps 2 and 4."""
+    root = tmp_path_factory.mktemp("ldm")
+    data_dir = root / "fashion"
+    data_dir.mkdir()
+    tiny_fashion_mnist(data_dir)
+    data = {"data.fashion_mnist_dir": str(data_dir)}
+    with fast_compiling_keys():
+        ae_config = load_config("configs/ldm_autoencoder.py:smoke", data)
+        train_and_evaluate(ae_config, str(root / "ae"))
+        config = load_config(
+            "configs/ldm.py:smoke",
+            {
+                **data,
+                "ldm.autoencoder_workdir": str(root / "ae"),
+                "ldm.scale_examples": 40,
+                "train.num_steps": 4,
+            },
+        )
+        state = train_and_evaluate(config, str(root / "ldm"))
+    return root, config, state
+
+
+def test_identity_first_stage_is_pixel_diffusion(monkeypatch):
+    """The LDM step and sampler on an identity codec equal the pixel algorithm's, bitwise:
+    the same loss, keys and updates; only the arrays they run on differ."""
+    config = load_config("configs/ddpm.py:smoke")
+    batch = example_batch(config, 8)
+    batch["x"] = jax.random.uniform(jax.random.PRNGKey(3), batch["x"].shape) * 2 - 1
+    rng = jax.random.PRNGKey(1)
+    pixel = diffusion.init(config, jax.random.PRNGKey(0), batch)
+    state = MultiState(networks={"denoiser": pixel}, frozen={}, primary="denoiser")
+    monkeypatch.setattr(latent_diffusion, "to_latents", lambda c, s, x: x)
+    monkeypatch.setattr(latent_diffusion, "from_latents", lambda c, s, z: z)
+    monkeypatch.setattr(latent_diffusion, "autoencoder_config", lambda c: c)
+    monkeypatch.setattr(autoencoder, "latent_shape", lambda c: batch["x"].shape[1:])
+
+    want, want_metrics = jax.jit(functools.partial(diffusion.train_step, config))(
+        pixel, batch, rng
+    )
+    got, got_metrics = jax.jit(functools.partial(latent_diffusion.train_step, config))(
+        state, batch, rng
+    )
+    assert float(got_metrics["loss"]) == float(want_metrics["loss"])
+    for x, y in zip(
+        jax.tree.leaves(want.params),
+        jax.tree.leaves(got["denoiser"].params),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(x, y)
+    key = jax.random.PRNGKey(5)
+    np.testing.assert_array_equal(
+        latent_diffusion.sample(config, state, key, 3),
+        diffusion.sample(config, pixel, key, 3),
+    )
+
+
+def test_latent_scale_gives_unit_variance_training_latents(runs):
+    root, config, state = runs
+    resolved = load_run_config(str(root / "ldm"), config)
+    ae_config = resolved.ldm.autoencoder
+    ae_state = load_state(ae_config, str(root / "ae"))
+    images = load_dataset(config.data)["x"][:40]
+    z = np.asarray(autoencoder.encode(ae_config, ae_state, jnp.asarray(images)))
+    assert z.shape[1:] == (14, 14, 2)  # smoke: one stage, 2 latent channels
+    scale = float(state["latent_scale"])
+    assert scale == pytest.approx(1.0 / z.std(), rel=1e-4)
+    assert (z * scale).std() == pytest.approx(1.0, rel=1e-4)
+
+    # The round trip undoes the scale: the LDM's view of the first stage reconstructs what
+    # the autoencoder itself does.
+    ldm_recon = latent_diffusion.from_latents(
+        resolved, state, latent_diffusion.to_latents(resolved, state, images)
+    )
+    ae_recon = autoencoder.reconstruct(ae_config, ae_state, images)
+    np.testing.assert_allclose(ldm_recon, ae_recon, atol=1e-5)
+    figures = latent_diffusion.evaluate(
+        resolved,
+        state,
+        {"x": images, "label": np.zeros(40, np.int32)},
+        jax.random.PRNGKey(0),
+    )
+    mse = float(jnp.mean((ae_recon - images) ** 2))
+    assert float(figures["first_stage_mse"]) == pytest.approx(mse, rel=1e-5)
+    assert np.isfinite(float(figures["latent_loss"]))
+
+
+def test_resumes_exactly_and_samples_without_the_autoencoder(runs, tmp_path):
+    root, config, straight = runs
+    resumed_dir = tmp_path / "resumed"
+    shutil.copytree(root / "ldm", resumed_dir)
+    shutil.rmtree(resumed_dir / "checkpoints" / "4")
+    moved = tmp_path / "ae_moved"
+    shutil.move(root / "ae", moved)  # the resume must not read the first stage again
+    try:
+        with fast_compiling_keys():
+            resumed = train_and_evaluate(
+                load_run_config(str(resumed_dir), config), str(resumed_dir)
+            )
+            for x, y in zip(_leaves(straight), _leaves(resumed), strict=True):
+                np.testing.assert_array_equal(x, y)
+            run_config = load_run_config(str(resumed_dir), config)
+            state = load_state(run_config, str(resumed_dir))
+            images = jax.jit(
+                functools.partial(latent_diffusion.sample, run_config),
+                static_argnums=2,
+            )(state, jax.random.PRNGKey(0), 4)
+    finally:
+        shutil.move(moved, root / "ae")
+    assert images.shape == (4, 28, 28, 1)
+    assert np.all(np.isfinite(images)) and np.abs(images).max() <= 1.0
+
+
+def test_refuses_vector_latents_and_clipping(tmp_path):
+    data_dir = tmp_path / "fashion"
+    data_dir.mkdir()
+    tiny_fashion_mnist(data_dir)
+    data = {"data.fashion_mnist_dir": str(data_dir)}
+    vae = load_config("configs/vae.py:smoke", {**data, "train.num_steps": 1})
+    train_and_evaluate(vae, str(tmp_path / "vae"))
+    config = load_config(
+        "configs/ldm.py:smoke",
+        {**data, "ldm.autoencoder_workdir": str(tmp_path / "vae")},
+    )
+    with pytest.raises(ConfigError, match="vector latents"):
+        latent_diffusion.resolve_autoencoder(config)
+    with pytest.raises(ConfigError, match="ldm.autoencoder_workdir"):
+        latent_diffusion.resolve_autoencoder(
+            load_config("configs/ldm.py:smoke", {"ldm.autoencoder_workdir": ""})
+        )
+    clipped = load_config("configs/ldm.py:smoke", {"sample.clip_x0": True})
+    with pytest.raises(ConfigError, match="sample.clip_x0"):
+        latent_diffusion.init(clipped, jax.random.PRNGKey(0), example_batch(clipped))
