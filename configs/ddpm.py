@@ -53,6 +53,10 @@ def add_class_conditioning(config):
     # dropped to the null label with probability p_uncond for classifier-free guidance.
     cond.class_conditional = False
     cond.p_uncond = 0.1
+    # How labels enter the network: "embedding" (added to the time embedding) or
+    # "cross_attention" (a one-token sequence the attention blocks cross-attend to: latent
+    # diffusion's conditioning path, which text conditioning reuses).
+    cond.label_path = "embedding"
     # Guidance scale w (class-conditional models): (1 + w)·ε(x, c) − w·ε(x, ∅).
     config.sample.guidance = 0.0
 

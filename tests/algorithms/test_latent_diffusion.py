@@ -165,21 +165,17 @@ def test_refuses_vector_latents_and_clipping(tmp_path):
         latent_diffusion.init(clipped, jax.random.PRNGKey(0), example_batch(clipped))
 
 
-def test_learns_the_ring_through_a_rotating_and_scaling_first_stage(monkeypatch):
-    """Learning test: a first stage E(x) = 3·R x, D(u) = Rᵀ u / 3 (R a rotation) on the
-    ring of 8 Gaussians; the measured latent scale, the DDPM step on latents and the decoded
-    samples must together reproduce the ring's modes by the bar of the pixel-space test. A
-    decoder that skips the 1/scale (samples 4× too small) or the inverse rotation (modes
-    moved by 30°) fails it."""
-    from tests.algorithms.test_diffusion_learning import mode_statistics, passes
-    from v101jax.data import BatchIterator
+ROTATION = np.pi / 6
 
-    config = load_config("configs/ddpm.py:ring")
-    with config.unlocked():
-        config.ldm = {"scale_by_std": True, "scale_examples": 5000}
-    angle = np.pi / 6
+
+def _rotating_first_stage(monkeypatch):
+    """E(x) = 3·R x, D(u) = Rᵀ u / 3 with R a rotation by 30°, for 2-D points."""
     rotation = jnp.array(
-        [[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]], jnp.float32
+        [
+            [np.cos(ROTATION), -np.sin(ROTATION)],
+            [np.sin(ROTATION), np.cos(ROTATION)],
+        ],
+        jnp.float32,
     )
     monkeypatch.setattr(latent_diffusion, "autoencoder_config", lambda c: c)
     monkeypatch.setattr(latent_diffusion, "frozen_autoencoder", lambda c, s: None)
@@ -187,6 +183,14 @@ def test_learns_the_ring_through_a_rotating_and_scaling_first_stage(monkeypatch)
     monkeypatch.setattr(autoencoder, "encode", lambda c, s, x: 3.0 * x @ rotation.T)
     monkeypatch.setattr(autoencoder, "decode", lambda c, s, u: u @ rotation / 3.0)
 
+
+def _train_on_the_ring(config):
+    """Latent diffusion on the ring of 8 Gaussians (under `_rotating_first_stage`) for
+    config.train.num_steps steps: (state, last loss, measured latent scale)."""
+    from v101jax.data import BatchIterator
+
+    with config.unlocked():
+        config.ldm = {"scale_by_std": True, "scale_examples": 5000}
     data = load_dataset(config.data, seed=0)
     batches = BatchIterator(data, global_batch_size=config.data.batch_size, seed=0)
     net = diffusion.init(config, jax.random.PRNGKey(0), next(batches))
@@ -196,18 +200,70 @@ def test_learns_the_ring_through_a_rotating_and_scaling_first_stage(monkeypatch)
         primary="denoiser",
     )
     scale = latent_diffusion.latent_scale(config, state)
-    # Per-coordinate std of the ring (radius 2, σ 0.1) is √(2 + σ²); the encoder triples it.
-    assert scale == pytest.approx(1.0 / (3.0 * np.sqrt(2.0 + 0.1**2)), rel=0.03)
     state = state.replace(frozen={"latent_scale": jnp.asarray(scale, jnp.float32)})
     step = jax.jit(functools.partial(latent_diffusion.train_step, config))
     key = jax.random.PRNGKey(1)
     for _ in range(config.train.num_steps):
         state, metrics = step(state, next(batches), key)
     batches.close()
+    return state, float(metrics["loss"]), scale
+
+
+def test_learns_the_ring_through_a_rotating_and_scaling_first_stage(monkeypatch):
+    """Learning test: a first stage E(x) = 3·R x, D(u) = Rᵀ u / 3 (R a rotation) on the
+    ring of 8 Gaussians; the measured latent scale, the DDPM step on latents and the decoded
+    samples must together reproduce the ring's modes by the bar of the pixel-space test. A
+    decoder that skips the 1/scale (samples 4× too small) or the inverse rotation (modes
+    moved by 30°) fails it."""
+    from tests.algorithms.test_diffusion_learning import mode_statistics, passes
+
+    _rotating_first_stage(monkeypatch)
+    config = load_config("configs/ddpm.py:ring")
+    state, loss, scale = _train_on_the_ring(config)
+    # Per-coordinate std of the ring (radius 2, σ 0.1) is √(2 + σ²); the encoder triples it.
+    assert scale == pytest.approx(1.0 / (3.0 * np.sqrt(2.0 + 0.1**2)), rel=0.03)
     samples = np.asarray(
         jax.jit(functools.partial(latent_diffusion.sample, config), static_argnums=2)(
             state, jax.random.PRNGKey(2), 2000
         )
     )
     stats = mode_statistics(samples, config.data.toy_std)
-    assert passes(samples, config.data.toy_std), (stats, float(metrics["loss"]))
+    assert passes(samples, config.data.toy_std), (stats, loss)
+
+
+def test_labels_through_cross_attention_pick_the_mode_in_latent_space(monkeypatch):
+    """Conditional learning test: labels (the ring's modes) enter the denoiser only as a
+    one-token sequence it cross-attends to; ≥ 90% of guided samples of label k decode to
+    within 3σ of mode k, and the unconditional half alone (w = −1) fails that bar."""
+    from v101jax.algorithms.contract import with_sample_options
+    from v101jax.data import toy
+
+    _rotating_first_stage(monkeypatch)
+    config = load_config(
+        "configs/cfg.py:ring",
+        {"conditioning.label_path": "cross_attention", "train.num_steps": 800},
+    )
+    state, loss, _ = _train_on_the_ring(config)
+    net = state["denoiser"].params
+    assert any("CrossAttention" in k for k in net) and "Embed_0" in net
+    labels = np.arange(1000, dtype=np.int32) % 8
+
+    def on_requested_mode(w):
+        sampled = with_sample_options(
+            config, latent_diffusion.ALGORITHM, sampler="ddim", steps=50, guidance=w
+        )
+        samples = latent_diffusion.sample(
+            sampled,
+            state,
+            jax.random.PRNGKey(2),
+            len(labels),
+            inputs={"labels": labels},
+        )
+        nearest, within = toy.mode_assignment(
+            np.asarray(samples), toy.ring_centers(), config.data.toy_std
+        )
+        return float(np.mean((nearest == labels) & within))
+
+    guided = on_requested_mode(config.sample.guidance)
+    assert guided >= 0.9, (guided, loss)
+    assert on_requested_mode(-1.0) < 0.5

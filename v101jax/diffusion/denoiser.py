@@ -25,11 +25,19 @@ def num_sample_classes(config) -> int:
     return num_classes(config.data) if config.conditioning.class_conditional else 0
 
 
+LABEL_PATHS = ("embedding", "cross_attention")
+
+
 def check_conditioning(config):
-    """Raises ConfigError for a p_uncond outside [0, 1)."""
+    """Raises ConfigError for a p_uncond outside [0, 1) or an unknown label path."""
     if num_sample_classes(config) and not 0.0 <= config.conditioning.p_uncond < 1.0:
         raise ConfigError(
             f"conditioning.p_uncond={config.conditioning.p_uncond} must be in [0, 1)"
+        )
+    path = config.conditioning.get("label_path", "embedding")
+    if path not in LABEL_PATHS:
+        raise ConfigError(
+            f"conditioning.label_path={path!r} is not one of: {', '.join(LABEL_PATHS)}"
         )
 
 
@@ -38,6 +46,10 @@ def make_model(config):
     m = config.model
     dtype = precision.compute_dtype(m.dtype)
     k = num_sample_classes(config)
+    # Labels through cross-attention (a one-token sequence) instead of the time embedding.
+    label_tokens = (
+        bool(k) and config.conditioning.get("label_path") == "cross_attention"
+    )
     if m.name == "unet":
         return UNet(
             channels=m.channels,
@@ -50,10 +62,16 @@ def make_model(config):
             num_classes=k,
             dtype=dtype,
             remat=m.remat,
+            cross_attention=label_tokens,
+            label_tokens=label_tokens,
         )
     if m.name == "mlp":
         return MLPDenoiser(
-            hidden=m.hidden, num_layers=m.num_layers, num_classes=k, dtype=dtype
+            hidden=m.hidden,
+            num_layers=m.num_layers,
+            num_classes=k,
+            label_tokens=label_tokens,
+            dtype=dtype,
         )
     raise ConfigError(f"model.name={m.name!r} is not one of: unet, mlp")
 

@@ -3,6 +3,11 @@
 Resolution levels follow `channel_mult`; each level has `num_res_blocks` residual blocks,
 with self-attention where the feature map's size is in `attention_resolutions`. The time
 embedding (and, for conditional models, a learned class embedding) is added in every block.
+
+With `cross_attention`, every self-attention block (and the middle block) is followed by
+cross-attention to a conditioning sequence (latent diffusion's conditioning path, Rombach et
+al. 2022): `context` [B, L, D] with `context_mask` [B, L], or with `label_tokens` the class
+label's embedding as a one-token sequence instead of an addition to the time embedding.
 """
 
 from collections.abc import Sequence
@@ -10,7 +15,7 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from v101jax.nn.attention import SelfAttention2D
+from v101jax.nn.attention import CrossAttention2D, SelfAttention2D
 from v101jax.nn.blocks import Downsample, ResBlock, Upsample
 from v101jax.nn.embeddings import sinusoidal_embedding
 
@@ -31,9 +36,17 @@ class UNet(nn.Module):
     out_channels: int | None = None  # default: input channels
     dtype: jnp.dtype = jnp.float32  # compute dtype; params are float32
     remat: bool = False  # rematerialise residual blocks to save activation memory
+    cross_attention: bool = (
+        False  # cross-attention to `context` after each self-attention
+    )
+    label_tokens: bool = (
+        False  # labels enter as a one-token context (needs cross_attention)
+    )
 
     @nn.compact
-    def __call__(self, x, t, labels=None, *, train: bool):
+    def __call__(
+        self, x, t, labels=None, *, train: bool, context=None, context_mask=None
+    ):
         out_channels = self.out_channels or x.shape[-1]
         block_cls = nn.remat(ResBlock, static_argnums=(3,)) if self.remat else ResBlock
 
@@ -52,11 +65,17 @@ class UNet(nn.Module):
             num_blocks[0] += 1
             return block(h, emb, train)
 
+        def attend(h):
+            h = SelfAttention2D(self.num_heads, self.num_groups, dtype=self.dtype)(h)
+            if self.cross_attention:
+                h = CrossAttention2D(self.num_heads, self.num_groups, dtype=self.dtype)(
+                    h, context, context_mask
+                )
+            return h
+
         def maybe_attend(h):
             if h.shape[1] in self.attention_resolutions:
-                h = SelfAttention2D(self.num_heads, self.num_groups, dtype=self.dtype)(
-                    h
-                )
+                h = attend(h)
             return h
 
         emb_dim = 4 * self.channels
@@ -67,9 +86,15 @@ class UNet(nn.Module):
             if labels is None:
                 raise ValueError("this U-Net is class-conditional: pass labels")
             # One extra row for the null label used by classifier-free guidance.
-            emb = emb + nn.Embed(self.num_classes + 1, emb_dim, dtype=self.dtype)(
+            label_emb = nn.Embed(self.num_classes + 1, emb_dim, dtype=self.dtype)(
                 labels
             )
+            if self.label_tokens:
+                context, context_mask = label_emb[:, None, :], None
+            else:
+                emb = emb + label_emb
+        if self.cross_attention and context is None:
+            raise ValueError("a cross-attention U-Net needs context (or label_tokens)")
 
         h = nn.Conv(self.channels, (3, 3), dtype=self.dtype)(x.astype(self.dtype))
         skips = [h]
@@ -82,7 +107,7 @@ class UNet(nn.Module):
                 skips.append(h)
 
         h = res_block(h, h.shape[-1])
-        h = SelfAttention2D(self.num_heads, self.num_groups, dtype=self.dtype)(h)
+        h = attend(h)
         h = res_block(h, h.shape[-1])
 
         for level, mult in reversed(list(enumerate(self.channel_mult))):
