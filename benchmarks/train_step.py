@@ -41,6 +41,10 @@ def main():
     overrides.update(parse_overrides(args.set))
     config = load_config(args.config, overrides)
     alg = get_algorithm(config.algorithm)
+    if alg.first_stage is not None:
+        # A second stage reads its first stage's config.json (the latent shapes); its
+        # parameters stay freshly initialised, which times the same programs.
+        config = alg.first_stage.resolve(config)
     b = config.data.batch_size
     k = args.steps_per_call
     rng = np.random.default_rng(0)
