@@ -4,6 +4,7 @@ scaling; a run resumes exactly and samples after the autoencoder's workdir is go
 
 import functools
 import shutil
+import types
 
 import jax
 import jax.numpy as jnp
@@ -65,7 +66,11 @@ def test_identity_first_stage_is_pixel_diffusion(monkeypatch):
     monkeypatch.setattr(latent_diffusion, "to_latents", lambda c, s, x: x)
     monkeypatch.setattr(latent_diffusion, "from_latents", lambda c, s, z: z)
     monkeypatch.setattr(latent_diffusion, "autoencoder_config", lambda c: c)
-    monkeypatch.setattr(autoencoder, "latent_shape", lambda c: batch["x"].shape[1:])
+    monkeypatch.setattr(
+        latent_diffusion,
+        "first_stage_module",
+        lambda c: types.SimpleNamespace(latent_shape=lambda c: batch["x"].shape[1:]),
+    )
 
     want, want_metrics = jax.jit(functools.partial(diffusion.train_step, config))(
         pixel, batch, rng
@@ -177,11 +182,14 @@ def _rotating_first_stage(monkeypatch):
         ],
         jnp.float32,
     )
+    stage = types.SimpleNamespace(
+        latent_shape=lambda c: (2,),
+        encode=lambda c, s, x: 3.0 * x @ rotation.T,
+        decode=lambda c, s, u: u @ rotation / 3.0,
+    )
     monkeypatch.setattr(latent_diffusion, "autoencoder_config", lambda c: c)
     monkeypatch.setattr(latent_diffusion, "frozen_autoencoder", lambda c, s: None)
-    monkeypatch.setattr(autoencoder, "latent_shape", lambda c: (2,))
-    monkeypatch.setattr(autoencoder, "encode", lambda c, s, x: 3.0 * x @ rotation.T)
-    monkeypatch.setattr(autoencoder, "decode", lambda c, s, u: u @ rotation / 3.0)
+    monkeypatch.setattr(latent_diffusion, "first_stage_module", lambda c: stage)
 
 
 def _train_on_the_ring(config):
@@ -267,3 +275,33 @@ def test_labels_through_cross_attention_pick_the_mode_in_latent_space(monkeypatc
     guided = on_requested_mode(config.sample.guidance)
     assert guided >= 0.9, (guided, loss)
     assert on_requested_mode(-1.0) < 0.5
+
+
+def test_a_vqvae_first_stage_diffuses_its_continuous_latents_unscaled(tmp_path):
+    """With a VQ-VAE below, the diffused latents are its encoder outputs z_e (scale 1, as
+    LDM's VQ models), and decoding quantises them: the round trip is the VQ-VAE's own."""
+    from v101jax.algorithms import vqvae
+
+    data_dir = tmp_path / "fashion"
+    data_dir.mkdir()
+    tiny_fashion_mnist(data_dir)
+    data = {"data.fashion_mnist_dir": str(data_dir)}
+    vq_config = load_config("configs/vqvae.py:smoke", data)
+    train_and_evaluate(vq_config, str(tmp_path / "vq"))
+    config = load_config(
+        "configs/ldm.py:smoke",
+        {**data, "ldm.autoencoder_workdir": str(tmp_path / "vq")},
+    )
+    state = train_and_evaluate(config, str(tmp_path / "ldm"))
+    assert float(state["latent_scale"]) == 1.0
+    resolved = load_run_config(str(tmp_path / "ldm"), config)
+    vq_config = resolved.ldm.autoencoder
+    vq_state = load_state(vq_config, str(tmp_path / "vq"))
+    images = jnp.asarray(load_dataset(config.data)["x"][:8])
+    z = latent_diffusion.to_latents(resolved, state, images)
+    assert z.shape[1:] == vqvae.latent_shape(vq_config)
+    np.testing.assert_allclose(
+        latent_diffusion.from_latents(resolved, state, z),
+        vqvae.reconstruct(vq_config, vq_state, images),
+        atol=1e-5,
+    )

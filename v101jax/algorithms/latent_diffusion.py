@@ -2,7 +2,9 @@
 space.
 
 The first stage is an autoencoder run with spatial latents (`configs/ldm_autoencoder.py`: a
-KL-regularised VAE whose encoder maps 28×28×1 to 7×7×4 or 14×14×4). At start-up, outside jit,
+KL-regularised VAE whose encoder maps 28×28×1 to 7×7×4 or 14×14×4), or a VQ-VAE
+(`configs/vqvae.py`: diffusion on its continuous encoder outputs z_e, which the decoder
+quantises, as LDM's VQ models; no rescaling, as LDM's). At start-up, outside jit,
 the loop resolves it once (`ALGORITHM.first_stage`): its config is copied from
 `ldm.autoencoder_workdir/config.json` into `ldm.autoencoder`, and a fresh run loads its newest
 checkpoint into the state's `frozen` entries together with the latent scale, 1 / std of the
@@ -25,7 +27,7 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from v101jax.algorithms import autoencoder, diffusion, first_stage
+from v101jax.algorithms import autoencoder, diffusion, first_stage, vqvae
 from v101jax.algorithms.contract import Algorithm, FirstStage
 from v101jax.core.errors import ConfigError
 from v101jax.core.train_state import MultiState, TrainState, sampling_params
@@ -34,13 +36,27 @@ from v101jax.diffusion import denoiser
 from v101jax.diffusion.schedules import schedule_from_config
 from v101jax.metrics import image_quality
 
-HINT = "an autoencoder with spatial latents trained with configs/ldm_autoencoder.py"
+HINT = (
+    "an autoencoder with spatial latents trained with configs/ldm_autoencoder.py (or a "
+    "VQ-VAE, configs/vqvae.py)"
+)
+# First-stage algorithms → their modules; each has init, make_model, sampling_params,
+# encode, decode and latent_shape with the same signatures.
+FIRST_STAGES = {"autoencoder": autoencoder, "vqvae": vqvae}
+
+
+def first_stage_module(ae_config):
+    """The module of the first stage's algorithm (autoencoder or vqvae)."""
+    return FIRST_STAGES[ae_config.algorithm]
 
 
 def resolve_autoencoder(config) -> ml_collections.ConfigDict:
-    """`config` with the frozen autoencoder's resolved config in `ldm.autoencoder`."""
-    config = first_stage.resolve(config, "ldm", "autoencoder", ("autoencoder",), HINT)
-    if len(autoencoder.latent_shape(config.ldm.autoencoder)) != 3:
+    """`config` with the frozen first stage's resolved config in `ldm.autoencoder`."""
+    config = first_stage.resolve(
+        config, "ldm", "autoencoder", tuple(FIRST_STAGES), HINT
+    )
+    ae_config = config.ldm.autoencoder
+    if len(first_stage_module(ae_config).latent_shape(ae_config)) != 3:
         raise ConfigError(
             f"ldm.autoencoder_workdir={config.ldm.autoencoder_workdir!r} holds an "
             "autoencoder with vector latents: latent diffusion needs latent maps "
@@ -54,34 +70,36 @@ def autoencoder_config(config) -> ml_collections.ConfigDict:
 
 
 def frozen_autoencoder(config, state: MultiState) -> TrainState:
-    """The frozen autoencoder as a TrainState (for autoencoder.encode / decode)."""
+    """The frozen first stage as a TrainState (for its module's encode / decode)."""
     ae_config = autoencoder_config(config)
     return first_stage.frozen_train_state(
         state["ae_params"],
         state["ae_model_state"],
-        autoencoder.make_model(ae_config).apply,
+        first_stage_module(ae_config).make_model(ae_config).apply,
     )
 
 
 def to_latents(config, state: MultiState, x):
     """Images [B, H, W, C] → the diffused latents scale · μ(x) [B, h, w, d]."""
     ae_config = autoencoder_config(config)
-    z = autoencoder.encode(ae_config, frozen_autoencoder(config, state), x)
+    stage = first_stage_module(ae_config)
+    z = stage.encode(ae_config, frozen_autoencoder(config, state), x)
     return z * state["latent_scale"]
 
 
 def from_latents(config, state: MultiState, z):
     """Diffused latents [B, h, w, d] → images in [-1, 1]: D(z / scale)."""
     ae_config = autoencoder_config(config)
-    return autoencoder.decode(
+    return first_stage_module(ae_config).decode(
         ae_config, frozen_autoencoder(config, state), z / state["latent_scale"]
     )
 
 
 def latent_scale(config, state: MultiState) -> float:
     """1 / std of the latents of the first ldm.scale_examples training images (over every
-    latent value, as LDM's scale_by_std), or 1 when ldm.scale_by_std is off."""
-    if not config.ldm.scale_by_std:
+    latent value, as LDM's scale_by_std), or 1 when ldm.scale_by_std is off or the first
+    stage is a VQ-VAE."""
+    if not config.ldm.scale_by_std or autoencoder_config(config).algorithm == "vqvae":
         return 1.0
     data_cfg = config.data.copy_and_resolve_references()
     images = real_images(data_cfg, load_dataset(data_cfg, seed=config.seed))
@@ -109,12 +127,13 @@ def load_autoencoder(config, state: MultiState) -> MultiState:
     """The fresh `state` with the frozen entries set to the newest checkpoint of
     ldm.autoencoder_workdir and the latent scale measured on the training set."""
     ae_config = autoencoder_config(config)
+    stage = first_stage_module(ae_config)
     ae_state = first_stage.restore(
-        ae_config, config.ldm.autoencoder_workdir, autoencoder.init
+        ae_config, config.ldm.autoencoder_workdir, stage.init
     )
     state = state.replace(
         frozen={
-            "ae_params": autoencoder.sampling_params(ae_config, ae_state),
+            "ae_params": stage.sampling_params(ae_config, ae_state),
             "ae_model_state": ae_state.model_state,
             "latent_scale": jnp.ones((), jnp.float32),
         }
@@ -138,14 +157,15 @@ def init(config, rng, example_batch) -> MultiState:
     freshly initialised parameters of its shape (and scale 1) until `load_autoencoder`."""
     _validate(config)
     ae_config = autoencoder_config(config)
+    stage = first_stage_module(ae_config)
     x = example_batch["x"]
-    latents = jnp.zeros(x.shape[:1] + autoencoder.latent_shape(ae_config), jnp.float32)
+    latents = jnp.zeros(x.shape[:1] + stage.latent_shape(ae_config), jnp.float32)
     net = diffusion.init(config, rng, {"x": latents, "label": example_batch["label"]})
-    ae_state = autoencoder.init(ae_config, jax.random.fold_in(rng, 1), example_batch)
+    ae_state = stage.init(ae_config, jax.random.fold_in(rng, 1), example_batch)
     return MultiState(
         networks={"denoiser": net},
         frozen={
-            "ae_params": autoencoder.sampling_params(ae_config, ae_state),
+            "ae_params": stage.sampling_params(ae_config, ae_state),
             "ae_model_state": ae_state.model_state,
             "latent_scale": jnp.ones((), jnp.float32),
         },
@@ -173,7 +193,8 @@ def sample(config, state: MultiState, rng, num_samples: int, *, inputs=None):
 
     inputs: {"labels": int [num_samples]} of a class-conditional model.
     """
-    shape = (num_samples,) + autoencoder.latent_shape(autoencoder_config(config))
+    ae_config = autoencoder_config(config)
+    shape = (num_samples,) + first_stage_module(ae_config).latent_shape(ae_config)
     z = diffusion.sample_of_shape(config, state["denoiser"], rng, shape, inputs=inputs)
     return from_latents(config, state, z)
 

@@ -77,6 +77,11 @@ def latent_grid_shape(config) -> tuple[int, int]:
     )
 
 
+def latent_shape(config) -> tuple[int, int, int]:
+    """Shape of one continuous latent z_e: (h, w, code_dim) (latent diffusion's view)."""
+    return (*latent_grid_shape(config), config.vqvae.code_dim)
+
+
 def expected_usage(config, batch_size: int) -> float:
     """Per-code count of a batch if codes were used uniformly: the usage EMA's start value, so
     no code counts as dead before it has had ~log(count/threshold)/(1−decay) steps to be used."""
