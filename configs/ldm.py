@@ -15,6 +15,11 @@ Presets (`--config=configs/ldm.py:NAME`):
   (none)   CPU demo: a U-Net of widths 32/64 on 7×7×4 latents, batch 32, 3000 steps, DDIM 50.
   smoke    a few steps at tiny widths; used by the tests.
   gpu      widths 128/256, two residual blocks per level, batch 128, 50k steps.
+  cifar10  CIFAR-10 through TFDS on configs/ldm_autoencoder.py:cifar10's 8×8×4 latents
+           (`ldm.autoencoder_workdir=runs/ldm_autoencoder_cifar10`): the DDPM CIFAR-10
+           U-Net's width at three levels, batch 128, 400k steps.
+The first stage may also be a VQ-VAE run (configs/vqvae.py): its continuous encoder outputs
+are diffused, unscaled, and its decoder quantises them.
 """
 
 from configs import base, ddpm
@@ -77,7 +82,33 @@ def get_config(arg=None):
         config.train.log_every = 500
         config.train.checkpoint_every = 5000
         config.train.sample_every = 5000
+    elif arg == "cifar10":
+        # On configs/ldm_autoencoder.py:cifar10's 8×8×4 latents: the CIFAR-10 DDPM U-Net's
+        # width (128) and blocks at three levels 8 → 4 → 2, attention at 4×4, dropout 0.1.
+        data = config.data
+        data.source = "tfds"
+        data.tfds_name = "cifar10"
+        data.num_classes = 10
+        data.image_size = 32
+        data.channels = 3
+        data.random_flip = True
+        data.batch_size = 128
+        config.ldm.autoencoder_workdir = "runs/ldm_autoencoder_cifar10"
+        config.model.channels = 128
+        config.model.channel_mult = (1, 2, 2)
+        config.model.num_res_blocks = 2
+        config.model.num_groups = 32
+        config.model.dropout = 0.1
+        config.optim.learning_rate = 2e-4
+        config.optim.warmup_steps = 5000
+        config.optim.ema_decay = 0.9999
+        config.train.num_steps = 400_000
+        config.train.log_every = 1000
+        config.train.checkpoint_every = 10_000
+        config.train.sample_every = 10_000
     else:
-        raise ValueError(f"unknown preset {arg!r}; choose one of: demo, smoke, gpu")
+        raise ValueError(
+            f"unknown preset {arg!r}; choose one of: demo, smoke, gpu, cifar10"
+        )
     config.lock()
     return config

@@ -10,14 +10,15 @@ image's detail, the KL term only keeps their scale in check; latent diffusion th
 them to unit variance (configs/ldm.py, `ldm.scale_by_std`). The Gaussian likelihood with a
 learned σ; evaluation reports reconstruction MSE, PSNR and SSIM.
 
-Presets as configs/ae.py: (none) the CPU demo, smoke (tests), gpu.
+Presets as configs/ae.py: (none) the CPU demo, smoke (tests), gpu; and cifar10 (CIFAR-10
+through TFDS, 32×32×3 → 8×8×4, 50k steps at batch 128: the first stage of configs/ldm.py:cifar10).
 """
 
 from configs import ae
 
 
 def get_config(arg=None):
-    config = ae.autoencoder_config("vae", arg)
+    config = ae.autoencoder_config("vae", "gpu" if arg == "cifar10" else arg)
     config.autoencoder.spatial = True
     config.autoencoder.latent_dim = 4  # latent channels
     config.autoencoder.beta = 1e-3
@@ -25,5 +26,16 @@ def get_config(arg=None):
     config.autoencoder.num_importance_samples = 8
     if arg == "smoke":
         config.autoencoder.latent_dim = 2
+    elif arg == "cifar10":
+        # CIFAR-10 through TFDS: 32×32×3 → 8×8×4 (f = 4, LDM's KL-f4 shape), widths 64/128.
+        data = config.data
+        data.source = "tfds"
+        data.tfds_name = "cifar10"
+        data.num_classes = 10
+        data.image_size = 32
+        data.channels = 3
+        data.random_flip = True
+        config.model.channels = 64
+        config.train.num_steps = 50_000
     config.lock()
     return config

@@ -305,3 +305,27 @@ def test_a_vqvae_first_stage_diffuses_its_continuous_latents_unscaled(tmp_path):
         vqvae.reconstruct(vq_config, vq_state, images),
         atol=1e-5,
     )
+
+
+def test_cifar10_presets_fit_together(tmp_path):
+    """The published-size pair: the first stage's 8×8×4 latents under the CIFAR-10 U-Net
+    (built abstractly from the first stage's config.json; no data or checkpoint needed)."""
+    ae_config = load_config("configs/ldm_autoencoder.py:cifar10")
+    (tmp_path / "ae").mkdir()
+    (tmp_path / "ae" / "config.json").write_text(ae_config.to_json_best_effort())
+    config = load_config(
+        "configs/ldm.py:cifar10", {"ldm.autoencoder_workdir": str(tmp_path / "ae")}
+    )
+    config = latent_diffusion.resolve_autoencoder(config)
+    state = jax.eval_shape(
+        lambda key: latent_diffusion.init(config, key, example_batch(config, 2)),
+        jax.random.PRNGKey(0),
+    )
+    first = state["denoiser"].params["Conv_0"]["kernel"]
+    assert first.shape == (3, 3, 4, 128)  # 4 latent channels in, width 128
+    samples = jax.eval_shape(
+        lambda s, key: latent_diffusion.sample(config, s, key, 2),
+        state,
+        jax.random.PRNGKey(1),
+    )
+    assert samples.shape == (2, 32, 32, 3)
