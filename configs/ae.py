@@ -36,6 +36,11 @@ def autoencoder_config(kind: str, arg) -> ml_collections.ConfigDict:
     # A latent map [H/2^S, W/2^S, latent_dim] (S = stages of model.channel_mult) instead of a
     # vector: latent diffusion's first stage (configs/ldm_autoencoder.py).
     ae.spatial = False
+    # LDM's PatchGAN term on the reconstructions (0 = off): weight × the adaptive weight,
+    # from step disc_start on; disc_layers stride-2 layers of the PatchGAN (model.channels).
+    ae.adversarial_weight = 0.0
+    ae.disc_start = 0
+    ae.disc_layers = 1
     ae.beta = 1.0  # vae: weight of the KL term (β-VAE when > 1)
     ae.kl_warmup_steps = 0  # vae: the KL weight ramps linearly 0 → β over these steps
     ae.num_importance_samples = 64  # k of the importance-weighted bound (evaluation)

@@ -10,6 +10,10 @@ image's detail, the KL term only keeps their scale in check; latent diffusion th
 them to unit variance (configs/ldm.py, `ldm.scale_by_std`). The Gaussian likelihood with a
 learned σ; evaluation reports reconstruction MSE, PSNR and SSIM.
 
+LDM's PatchGAN term on the reconstructions is off here (the CPU demo):
+`--config.autoencoder.adversarial_weight=0.5 --config.autoencoder.disc_start=N` turns it on
+(LDM's KL-f4 autoencoder: weight 0.5 from step 50,001; hinge loss, adaptive weight).
+
 Presets as configs/ae.py: (none) the CPU demo, smoke (tests), gpu; and cifar10 (CIFAR-10
 through TFDS, 32×32×3 → 8×8×4, 50k steps at batch 128: the first stage of configs/ldm.py:cifar10).
 """

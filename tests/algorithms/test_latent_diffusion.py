@@ -329,3 +329,56 @@ def test_cifar10_presets_fit_together(tmp_path):
         jax.random.PRNGKey(1),
     )
     assert samples.shape == (2, 32, 32, 3)
+
+
+def test_adaptive_weight_is_the_ratio_of_last_layer_gradient_norms():
+    def grads(last, other):
+        return {
+            "net": {
+                "decoder": {"Conv_0": {"kernel": other}, "Conv_2": {"kernel": last}},
+                "encoder": {"Conv_0": {"kernel": other}},
+            }
+        }
+
+    rec = grads(jnp.array([3.0, 4.0]), jnp.array([100.0]))  # last-layer norm 5
+    adv = grads(jnp.array([0.0, 2.0]), jnp.array([-7.0]))  # last-layer norm 2
+    assert float(autoencoder.adaptive_weight(rec, adv)) == pytest.approx(5 / (2 + 1e-4))
+    tiny = grads(jnp.array([0.0, 0.0]), jnp.array([1.0]))
+    assert float(autoencoder.adaptive_weight(rec, tiny)) == 1e4  # clipped
+
+
+def test_patchgan_first_stage_starts_at_disc_start_and_serves_latent_diffusion(
+    tmp_path,
+):
+    """LDM's autoencoder with its PatchGAN term: before disc_start neither the adversarial
+    term nor D's loss acts; from it on both do. Latent diffusion takes its autoencoder."""
+    data_dir = tmp_path / "fashion"
+    data_dir.mkdir()
+    tiny_fashion_mnist(data_dir)
+    data = {"data.fashion_mnist_dir": str(data_dir)}
+    ae_config = load_config(
+        "configs/ldm_autoencoder.py:smoke",
+        {**data, "autoencoder.adversarial_weight": 0.5, "autoencoder.disc_start": 1},
+    )
+    batch = {"x": jnp.asarray(load_dataset(ae_config.data)["x"][:8])}
+    state = autoencoder.init(ae_config, jax.random.PRNGKey(0), batch)
+    assert set(state.networks) == {"ae", "disc"}
+    step = jax.jit(functools.partial(autoencoder.train_step, ae_config))
+    state, before = step(state, batch, jax.random.PRNGKey(1))
+    assert float(before["adaptive_weight"]) == 0.0 and float(before["d_loss"]) == 0.0
+    disc_before = state["disc"].params
+    state, after = step(state, batch, jax.random.PRNGKey(1))
+    assert float(after["adaptive_weight"]) > 0.0 and float(after["d_loss"]) > 0.0
+    moved = jax.tree.map(
+        lambda a, b: float(jnp.abs(a - b).max()), disc_before, state["disc"].params
+    )
+    assert max(jax.tree.leaves(moved)) > 0.0
+
+    train_and_evaluate(ae_config, str(tmp_path / "ae"))
+    config = load_config(
+        "configs/ldm.py:smoke",
+        {**data, "ldm.autoencoder_workdir": str(tmp_path / "ae")},
+    )
+    ldm = train_and_evaluate(config, str(tmp_path / "ldm"))
+    ae_params = jax.tree.leaves(ldm["ae_params"])
+    assert int(ldm.step) == 2 and all(np.all(np.isfinite(p)) for p in ae_params)

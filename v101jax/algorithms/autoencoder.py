@@ -15,6 +15,11 @@ Likelihoods (`config.autoencoder.likelihood`), for images x ∈ [-1, 1]:
              (AE: the loss is the MSE).
 With `config.autoencoder.spatial` the latent is a map [h, w, latent_dim] (h, w = the image size
 halved per stage of model.channel_mult) instead of a vector: latent diffusion's first stage.
+With `autoencoder.adversarial_weight` > 0 a PatchGAN discriminator (Pix2Pix's, on the image
+alone) judges the reconstructions from step `disc_start` on, as in LDM's autoencoder: hinge
+loss for D; for the autoencoder −E D(x̂) with LDM's adaptive weight λ = ‖∇L_rec‖ / ‖∇L_adv‖
+(gradients at the decoder's last layer, clipped to [0, 10⁴]) times adversarial_weight. The
+state is then a MultiState {"ae", "disc"}.
 Evaluation: `elbo` and the importance-weighted bound `iwae_log_likelihood` (Burda et al. 2016)
 per image in nats, and `bits_per_dim`.
 """
@@ -29,8 +34,9 @@ import optax
 from v101jax.algorithms.contract import Algorithm, check_no_inputs
 from v101jax.core import optim, precision, train_state
 from v101jax.core.errors import ConfigError
-from v101jax.core.train_state import TrainState, gradient_step
+from v101jax.core.train_state import MultiState, TrainState, gradient_step
 from v101jax.data import sample_shape
+from v101jax.gan import losses as gan_losses
 from v101jax.metrics import image_quality
 from v101jax.models.autoencoder import Autoencoder, latent_grid_shape
 
@@ -64,6 +70,11 @@ def _validate(config):
         raise ConfigError(
             f"data.source={config.data.source!r}: autoencoders need images"
         )
+    if cfg.get("adversarial_weight", 0.0) < 0 or cfg.get("disc_start", 0) < 0:
+        raise ConfigError(
+            f"autoencoder.adversarial_weight={cfg.adversarial_weight} and "
+            f"autoencoder.disc_start={cfg.disc_start} must be ≥ 0"
+        )
 
 
 def stage_widths(model_cfg) -> tuple[int, ...]:
@@ -92,8 +103,44 @@ def make_model(config) -> Autoencoder:
     )
 
 
-def init(config, rng, example_batch) -> TrainState:
-    """Builds the autoencoder, its optimiser and EMA; params = {"net", "log_scale"}."""
+def is_adversarial(config) -> bool:
+    return config.autoencoder.get("adversarial_weight", 0.0) > 0
+
+
+def make_discriminator(config):
+    from v101jax.models.pix2pix import PatchDiscriminator
+
+    return PatchDiscriminator(
+        channels=config.model.channels,
+        num_strided=config.autoencoder.disc_layers,
+        dtype=precision.compute_dtype(config.model.dtype),
+    )
+
+
+def network(state) -> TrainState:
+    """The autoencoder's own TrainState (of a MultiState when it trains with a D)."""
+    return state["ae"] if isinstance(state, MultiState) else state
+
+
+def init(config, rng, example_batch) -> TrainState | MultiState:
+    """Builds the autoencoder, its optimiser and EMA; params = {"net", "log_scale"}; with an
+    adversarial term also the PatchGAN and its optimiser (a MultiState {"ae", "disc"})."""
+    ae = _init_autoencoder(config, rng, example_batch)
+    if not is_adversarial(config):
+        return ae
+    disc_model = make_discriminator(config)
+    x = example_batch["x"]
+    disc = TrainState.create(
+        apply_fn=disc_model.apply,
+        params=disc_model.init(jax.random.fold_in(rng, 1), None, x, train=False)[
+            "params"
+        ],
+        tx=optim.make_optimizer(config.optim, config.train.num_steps),
+    )
+    return MultiState(networks={"ae": ae, "disc": disc}, primary="ae")
+
+
+def _init_autoencoder(config, rng, example_batch) -> TrainState:
     model = make_model(config)
     net = model.init(rng, example_batch["x"])["params"]
     channels = sample_shape(config.data)[-1]
@@ -202,7 +249,8 @@ def loss_fn(params, apply_fn, config, batch, rng, step):
     """The training loss and its scalars.
 
     Returns:
-      (loss, aux) with aux = {"scalars": {...}, "latents": z or μ [B, d]}.
+      (loss, aux) with aux = {"scalars": {...}, "latents": z or μ [B, d], "recon": the
+      mean reconstruction in [-1, 1]}.
     """
     cfg = config.autoencoder
     x = batch["x"]
@@ -213,8 +261,10 @@ def loss_fn(params, apply_fn, config, batch, rng, step):
             loss = jnp.mean(optax.sigmoid_binary_cross_entropy(out, (x + 1.0) / 2.0))
         else:
             loss = jnp.mean((out - x) ** 2)
-        mse = jnp.mean((decoder_mean(cfg.likelihood, out) - x) ** 2)
-        return loss, {"scalars": {"loss": loss, "recon_mse": mse}, "latents": z}
+        recon = decoder_mean(cfg.likelihood, out)
+        mse = jnp.mean((recon - x) ** 2)
+        scalars = {"loss": loss, "recon_mse": mse}
+        return loss, {"scalars": scalars, "latents": z, "recon": recon}
     mean, log_var = _apply(apply_fn, params, Autoencoder.encode, x)
     z = reparameterize(rng, mean, log_var)
     out = _apply(apply_fn, params, Autoencoder.decode, z)
@@ -222,19 +272,38 @@ def loss_fn(params, apply_fn, config, batch, rng, step):
     kl = kl_standard_normal(mean, log_var)  # [B]
     weight = kl_weight(step, cfg.beta, cfg.kl_warmup_steps)
     loss = jnp.mean(-rec + weight * kl)
+    recon = decoder_mean(cfg.likelihood, out)
     scalars = {
         "loss": loss,
         "elbo": jnp.mean(rec - kl),
         "recon_nll": -jnp.mean(rec),
         "kl": jnp.mean(kl),
         "kl_weight": weight,
-        "recon_mse": jnp.mean((decoder_mean(cfg.likelihood, out) - x) ** 2),
+        "recon_mse": jnp.mean((recon - x) ** 2),
     }
-    return loss, {"scalars": scalars, "latents": mean}
+    return loss, {"scalars": scalars, "latents": mean, "recon": recon}
 
 
-def train_step(config, state: TrainState, batch, rng):
-    """One optimiser step. Keys: fold_in(rng, state.step)."""
+def _last_decoder_layer(tree):
+    """The decoder's last convolution (its output layer) in a params-shaped tree."""
+    decoder = tree["net"]["decoder"]
+    last = max((k for k in decoder if k.startswith("Conv_")), key=lambda k: int(k[5:]))
+    return decoder[last]
+
+
+def adaptive_weight(rec_grads, adv_grads, max_weight: float = 1e4):
+    """LDM's λ = ‖∇L_rec‖ / (‖∇L_adv‖ + 10⁻⁴) at the decoder's last layer, clipped to
+    [0, max_weight] and held constant (no gradient through it)."""
+    rec = optax.tree.norm(_last_decoder_layer(rec_grads))
+    adv = optax.tree.norm(_last_decoder_layer(adv_grads))
+    return jax.lax.stop_gradient(jnp.clip(rec / (adv + 1e-4), 0.0, max_weight))
+
+
+def train_step(config, state, batch, rng):
+    """One optimiser step (and one of the discriminator, when there is one). Keys:
+    fold_in(rng, step)."""
+    if is_adversarial(config):
+        return _adversarial_step(config, state, batch, rng)
     step_key = jax.random.fold_in(rng, state.step)
     new_state, metrics, aux = gradient_step(
         state,
@@ -243,9 +312,62 @@ def train_step(config, state: TrainState, batch, rng):
         rng=step_key,
         step=state.step,
     )
+    return _with_latent_stats(state, new_state, aux["latents"]), metrics
+
+
+def _adversarial_step(config, state: MultiState, batch, rng):
+    cfg = config.autoencoder
+    ae, disc = state["ae"], state["disc"]
+    step_key = jax.random.fold_in(rng, ae.step)
+    on = (ae.step >= cfg.disc_start).astype(jnp.float32)  # LDM's disc_start
+
+    def rec_loss(params):
+        return loss_fn(params, ae.apply_fn, config, batch, step_key, ae.step)
+
+    def adv_loss(params):
+        # The same reconstruction (same key) as the reconstruction loss's, judged by D.
+        _, aux = rec_loss(params)
+        logits = disc.apply_fn({"params": disc.params}, None, aux["recon"], train=True)
+        return gan_losses.generator_loss("hinge", logits.reshape(len(logits), -1))
+
+    (_, aux), rec_grads = jax.value_and_grad(rec_loss, has_aux=True)(ae.params)
+    g_adv, adv_grads = jax.value_and_grad(adv_loss)(ae.params)
+    weight = adaptive_weight(rec_grads, adv_grads) * cfg.adversarial_weight * on
+    grads = jax.tree.map(lambda r, a: r + weight * a, rec_grads, adv_grads)
+    new_ae = ae.apply_gradients(grads)
+    metrics = dict(aux["scalars"])
+    metrics.update(
+        g_adversarial_loss=g_adv,
+        adaptive_weight=weight,
+        grad_norm=optax.tree.norm(grads),
+        learning_rate=optim.current_learning_rate(new_ae.opt_state),
+    )
+
+    recon = jax.lax.stop_gradient(aux["recon"])
+
+    def disc_loss(params):
+        score = lambda x: disc.apply_fn({"params": params}, None, x, train=True)
+        real, fake = score(batch["x"]), score(recon)
+        loss = gan_losses.discriminator_loss("hinge", real, fake) * on
+        return loss, {
+            "scalars": {"d_loss": loss, "d_real": real.mean(), "d_fake": fake.mean()}
+        }
+
+    new_disc, d_metrics, _ = gradient_step(disc, disc_loss)
+    metrics.update(
+        d_loss=d_metrics["d_loss"],
+        d_real=d_metrics["d_real"],
+        d_fake=d_metrics["d_fake"],
+        d_grad_norm=d_metrics["grad_norm"],
+    )
+    new_ae = _with_latent_stats(ae, new_ae, aux["latents"])
+    return state.replace_networks(ae=new_ae, disc=new_disc), metrics
+
+
+def _with_latent_stats(state: TrainState, new_state: TrainState, latents):
     # Running moments of the (mean) latents, per latent channel (over the batch and, for
     # maps, the positions): a plain AE samples from N(mean, diag var).
-    z = jax.lax.stop_gradient(aux["latents"])
+    z = jax.lax.stop_gradient(latents)
     axes = tuple(range(z.ndim - 1))
     stats = state.model_state
     model_state = {
@@ -256,11 +378,11 @@ def train_step(config, state: TrainState, batch, rng):
             jnp.var(z, axes), stats["latent_var"], 1 - LATENT_STATS_DECAY
         ),
     }
-    return new_state.replace(model_state=model_state), metrics
+    return new_state.replace(model_state=model_state)
 
 
 def sampling_params(config, state):
-    return train_state.sampling_params(state, config.sample.use_ema)
+    return train_state.sampling_params(network(state), config.sample.use_ema)
 
 
 def elbo(config, params, apply_fn, x, rng):
@@ -309,9 +431,10 @@ def evaluate(config, state: TrainState, batch, rng):
     }
     if config.autoencoder.kind == "vae":
         elbo_key, iwae_key = jax.random.split(rng)
-        e = elbo(config, params, state.apply_fn, x, elbo_key)
+        apply_fn = network(state).apply_fn
+        e = elbo(config, params, apply_fn, x, elbo_key)
         k = config.autoencoder.num_importance_samples
-        iw = iwae_log_likelihood(config, params, state.apply_fn, x, iwae_key, k)
+        iw = iwae_log_likelihood(config, params, apply_fn, x, iwae_key, k)
         figures.update(
             elbo=jnp.mean(e),
             iwae=jnp.mean(iw),
@@ -328,13 +451,17 @@ def evaluate(config, state: TrainState, batch, rng):
 def encode(config, state: TrainState, x):
     """Latents [B, d] (or [B, h, w, d]) of images: z for an AE, the posterior mean μ for a
     VAE."""
-    out = _apply(state.apply_fn, sampling_params(config, state), Autoencoder.encode, x)
+    out = _apply(
+        network(state).apply_fn, sampling_params(config, state), Autoencoder.encode, x
+    )
     return out[0] if config.autoencoder.kind == "vae" else out
 
 
 def decode(config, state: TrainState, z):
     """Mean images in [-1, 1] of latents z [B, d] (or [B, h, w, d])."""
-    out = _apply(state.apply_fn, sampling_params(config, state), Autoencoder.decode, z)
+    out = _apply(
+        network(state).apply_fn, sampling_params(config, state), Autoencoder.decode, z
+    )
     return decoder_mean(config.autoencoder.likelihood, out)
 
 
@@ -348,7 +475,7 @@ def latent_prior(config, state: TrainState):
     d = config.autoencoder.latent_dim
     if config.autoencoder.kind == "vae":
         return jnp.zeros((d,)), jnp.ones((d,))
-    stats = state.model_state
+    stats = network(state).model_state
     return stats["latent_mean"], jnp.sqrt(stats["latent_var"])
 
 

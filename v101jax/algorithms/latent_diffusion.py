@@ -131,6 +131,8 @@ def load_autoencoder(config, state: MultiState) -> MultiState:
     ae_state = first_stage.restore(
         ae_config, config.ldm.autoencoder_workdir, stage.init
     )
+    # A first stage trained with a discriminator: only its autoencoder is frozen here.
+    ae_state = autoencoder.network(ae_state)
     state = state.replace(
         frozen={
             "ae_params": stage.sampling_params(ae_config, ae_state),
@@ -161,7 +163,9 @@ def init(config, rng, example_batch) -> MultiState:
     x = example_batch["x"]
     latents = jnp.zeros(x.shape[:1] + stage.latent_shape(ae_config), jnp.float32)
     net = diffusion.init(config, rng, {"x": latents, "label": example_batch["label"]})
-    ae_state = stage.init(ae_config, jax.random.fold_in(rng, 1), example_batch)
+    ae_state = autoencoder.network(
+        stage.init(ae_config, jax.random.fold_in(rng, 1), example_batch)
+    )
     return MultiState(
         networks={"denoiser": net},
         frozen={
