@@ -47,6 +47,7 @@ class Evaluator:
             )
         self.stats_dir = ev.stats_dir or os.path.join(workdir or ".", "eval_stats")
         self._real = None
+        self._evaluate = None
 
     def reference(self) -> extractors.FeatureSummary:
         """The real split's feature summary (computed at the first call, then cached)."""
@@ -129,21 +130,33 @@ class Evaluator:
             )
         algorithm = get_algorithm(self.config.algorithm)
         if algorithm.evaluate is not None:
+            if self._evaluate is None:  # compiled once, reused by every evaluation
+                self._evaluate = jax.jit(
+                    functools.partial(algorithm.evaluate, self.config)
+                )
             batch = self.held_out(min(ev.num_samples, self.held_out.size()))
             results.update(
                 held_out_metrics(
-                    algorithm, self.config, state, batch, key, ev.batch_size
+                    algorithm,
+                    self.config,
+                    state,
+                    batch,
+                    key,
+                    ev.batch_size,
+                    evaluate=self._evaluate,
                 )
             )
         return results
 
 
 def held_out_metrics(
-    algorithm, config, state, batch: dict, rng, batch_size: int = 500
+    algorithm, config, state, batch: dict, rng, batch_size: int = 500, *, evaluate=None
 ) -> dict[str, float]:
     """The algorithm's `evaluate` hook averaged over the examples of `batch` in chunks of
-    `batch_size` (weighted by chunk size): PSNR/SSIM, ELBO and the like."""
-    fn = jax.jit(functools.partial(algorithm.evaluate, config))
+    `batch_size` (weighted by chunk size): PSNR/SSIM, ELBO and the like. `evaluate` is the
+    hook already jitted with `config` bound (a caller that evaluates repeatedly keeps one),
+    else it is compiled here."""
+    fn = evaluate or jax.jit(functools.partial(algorithm.evaluate, config))
     count = len(next(iter(batch.values())))
     totals = {}
     for i, start in enumerate(range(0, count, batch_size)):
