@@ -12,7 +12,8 @@ encoded training latents (`ldm.scale_by_std`, LDM's `scale_by_std`), so the diff
 have unit variance. This run's checkpoints hold all of it: a trained model samples after the
 autoencoder's workdir is gone.
 
-Training encodes each batch to z = scale · μ(x) (the posterior mean), then takes the discrete
+Training encodes each batch to z = scale · μ(x) (the posterior mean; LDM draws z ~ q(z|x),
+whose spread the small KL weight keeps narrow), then takes the discrete
 diffusion algorithm's step on z (the same loss, schedules, ε/x₀/v prediction and label
 dropout for classifier-free guidance: v101jax/algorithms/diffusion.py). `sample` runs the
 configured DDPM/DDIM sampler on latents and decodes D(z / scale), all in one compiled program.
