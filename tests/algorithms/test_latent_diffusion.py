@@ -117,6 +117,11 @@ def test_latent_scale_gives_unit_variance_training_latents(runs):
         {"x": images, "label": np.zeros(40, np.int32)},
         jax.random.PRNGKey(0),
     )
+    # experiments.reconstruct passes images alone: the same figures (unconditional model).
+    alone = latent_diffusion.evaluate(
+        resolved, state, {"x": images}, jax.random.PRNGKey(0)
+    )
+    assert set(alone) == set(figures)
     mse = float(jnp.mean((ae_recon - images) ** 2))
     assert float(figures["first_stage_mse"]) == pytest.approx(mse, rel=1e-5)
     assert np.isfinite(float(figures["latent_loss"]))

@@ -179,9 +179,13 @@ def init(config, rng, example_batch) -> MultiState:
 
 
 def latent_batch(config, state: MultiState, batch) -> dict:
-    """The diffusion batch of an image batch: {"x": its latents, "label"}."""
+    """The diffusion batch of an image batch: {"x": its latents, "label"} (labels 0 when
+    the batch has none: an unconditional denoiser ignores them)."""
     z = jax.lax.stop_gradient(to_latents(config, state, batch["x"]))
-    return {"x": z, "label": batch["label"]}
+    labels = batch.get("label")
+    if labels is None:
+        labels = jnp.zeros(z.shape[:1], jnp.int32)
+    return {"x": z, "label": labels}
 
 
 def train_step(config, state: MultiState, batch, rng):
@@ -209,8 +213,16 @@ def evaluate(config, state: MultiState, batch, rng):
     latent denoiser's loss on the batch's latents (sampling parameters, no label dropout)."""
     x = batch["x"]
     recon = from_latents(config, state, to_latents(config, state, x))
+    figures = {
+        "first_stage_mse": jnp.mean((recon - x) ** 2),
+        "first_stage_psnr": jnp.mean(image_quality.psnr(recon, x, data_range=2.0)),
+        "first_stage_ssim": jnp.mean(image_quality.ssim(recon, x, data_range=2.0)),
+    }
+    num_classes = denoiser.num_sample_classes(config)
+    if num_classes and "label" not in batch:
+        return figures  # images alone (experiments.reconstruct): no conditional loss
     net = state["denoiser"]
-    loss, _ = diffusion.loss_fn(
+    figures["latent_loss"], _ = diffusion.loss_fn(
         sampling_params(net, config.sample.use_ema),
         net.apply_fn,
         schedule_from_config(config.diffusion),
@@ -218,14 +230,9 @@ def evaluate(config, state: MultiState, batch, rng):
         rng,
         train=False,
         prediction=config.diffusion.prediction,
-        num_classes=denoiser.num_sample_classes(config),
+        num_classes=num_classes,
     )
-    return {
-        "first_stage_mse": jnp.mean((recon - x) ** 2),
-        "first_stage_psnr": jnp.mean(image_quality.psnr(recon, x, data_range=2.0)),
-        "first_stage_ssim": jnp.mean(image_quality.ssim(recon, x, data_range=2.0)),
-        "latent_loss": loss,
-    }
+    return figures
 
 
 ALGORITHM = Algorithm(

@@ -81,7 +81,9 @@ class ProGenerator(nn.Module):
     def __call__(self, z, stage: int | None = None, alpha=1.0):
         stage = len(self.widths) - 1 if stage is None else stage
         maps = self.features(z, stage)
-        if self.is_initializing():  # build every stage's layers: one tree for all phases
+        if (
+            self.is_initializing()
+        ):  # build every stage's layers: one tree for all phases
             for s, m in enumerate(self.features(z, len(self.widths) - 1)):
                 self.to_rgb[s](m)
         image = self.to_rgb[stage](maps[-1])
