@@ -117,6 +117,17 @@ def get_base_config() -> ml_collections.ConfigDict:
     return config
 
 
+def use_cifar10(data) -> None:
+    """`data` (a config's data section) reads CIFAR-10 through TFDS: 32×32×3, ten classes,
+    horizontal flips (the published-size presets')."""
+    data.source = "tfds"
+    data.tfds_name = "cifar10"
+    data.num_classes = 10
+    data.image_size = 32
+    data.channels = 3
+    data.random_flip = True
+
+
 def apply_smoke_training(config) -> None:
     """The smoke presets' shared part: two steps at batch 8 that pass through every phase of
     the loop (logging, checkpoint, 4-image sample grid). Used by the tests."""

@@ -114,12 +114,7 @@ def _apply_preset(config, arg):
     elif arg == "cifar10":
         # Ho et al. 2020, CIFAR-10: ch=128, mult (1,2,2,2), 2 res blocks, attention at 16x16,
         # dropout 0.1, Adam 2e-4 with 5000 warm-up steps, batch 128, EMA 0.9999, 800k steps.
-        config.data.source = "tfds"
-        config.data.tfds_name = "cifar10"
-        config.data.num_classes = 10
-        config.data.image_size = 32
-        config.data.channels = 3
-        config.data.random_flip = True
+        base.use_cifar10(config.data)
         config.data.batch_size = 128
         config.model.channels = 128
         config.model.channel_mult = (1, 2, 2, 2)

@@ -102,12 +102,7 @@ def apply_image_preset(config, arg) -> None:
         apply_ring_preset(config)
     elif arg == "cifar10":
         # DCGAN at 32×32 (Radford et al. 2016: batch 128, Adam 2e-4, β₁ 0.5, z of 100).
-        config.data.source = "tfds"
-        config.data.tfds_name = "cifar10"
-        config.data.num_classes = 10
-        config.data.image_size = 32
-        config.data.channels = 3
-        config.data.random_flip = True
+        base.use_cifar10(config.data)
         config.data.batch_size = 128
         config.model.channels = 128
         config.model.latent_dim = 100

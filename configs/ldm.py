@@ -85,14 +85,8 @@ def get_config(arg=None):
     elif arg == "cifar10":
         # On configs/ldm_autoencoder.py:cifar10's 8×8×4 latents: the CIFAR-10 DDPM U-Net's
         # width (128) and blocks at three levels 8 → 4 → 2, attention at 4×4, dropout 0.1.
-        data = config.data
-        data.source = "tfds"
-        data.tfds_name = "cifar10"
-        data.num_classes = 10
-        data.image_size = 32
-        data.channels = 3
-        data.random_flip = True
-        data.batch_size = 128
+        base.use_cifar10(config.data)
+        config.data.batch_size = 128
         config.ldm.autoencoder_workdir = "runs/ldm_autoencoder_cifar10"
         config.model.channels = 128
         config.model.channel_mult = (1, 2, 2)

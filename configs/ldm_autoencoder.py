@@ -18,7 +18,7 @@ Presets as configs/ae.py: (none) the CPU demo, smoke (tests), gpu; and cifar10 (
 through TFDS, 32×32×3 → 8×8×4, 50k steps at batch 128: the first stage of configs/ldm.py:cifar10).
 """
 
-from configs import ae
+from configs import ae, base
 
 
 def get_config(arg=None):
@@ -32,13 +32,7 @@ def get_config(arg=None):
         config.autoencoder.latent_dim = 2
     elif arg == "cifar10":
         # CIFAR-10 through TFDS: 32×32×3 → 8×8×4 (f = 4, LDM's KL-f4 shape), widths 64/128.
-        data = config.data
-        data.source = "tfds"
-        data.tfds_name = "cifar10"
-        data.num_classes = 10
-        data.image_size = 32
-        data.channels = 3
-        data.random_flip = True
+        base.use_cifar10(config.data)
         config.model.channels = 64
         config.train.num_steps = 50_000
     config.lock()
