@@ -16,8 +16,8 @@ from PIL import Image
 from benchmarks.common import load_config
 from tests.algorithms.translation_data import (
     SMALL_EVAL,
-    _fast_compiling_keys,  # noqa: F401 (autouse fixture)
     fast_compiling_keys,
+    fast_compiling_keys_fixture,  # noqa: F401 (autouse fixture)
     tiny_fashion_mnist,
 )
 from v101jax.algorithms import cyclegan

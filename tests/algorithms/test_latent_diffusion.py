@@ -13,8 +13,8 @@ import pytest
 
 from benchmarks.common import load_config
 from tests.algorithms.translation_data import (  # noqa: F401 - autouse fixture
-    _fast_compiling_keys,
     fast_compiling_keys,
+    fast_compiling_keys_fixture,
     tiny_fashion_mnist,
 )
 from v101jax.algorithms import autoencoder, diffusion, latent_diffusion

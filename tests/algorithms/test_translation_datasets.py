@@ -13,7 +13,7 @@ from PIL import Image
 from benchmarks.common import load_config
 from tests.algorithms.translation_data import (  # noqa: F401 - autouse fixture
     SMALL_EVAL,
-    _fast_compiling_keys,
+    fast_compiling_keys_fixture,
 )
 from v101jax import algorithms
 from v101jax.core.errors import ConfigError

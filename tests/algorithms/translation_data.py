@@ -1,28 +1,15 @@
 """Shared by the translation tests: a tiny Fashion-MNIST in IDX format, small eval settings
 and the fast-compiling threefry."""
 
-import functools
 import gzip
 import struct
 
-import jax
 import numpy as np
-import pytest
 
-# XLA's CPU backend compiles jax's default partitionable threefry about ten times slower than
-# the original form (CycleGAN's smoke init: 73 s against 7 s; benchmarks/RESULTS.md). The
-# translation tests run under the original form; nothing they check depends on which random
-# numbers it draws. A module-scoped fixture must enter it itself (autouse ones start later).
-fast_compiling_keys = functools.partial(jax.threefry_partitionable, False)
-
-
-@pytest.fixture(autouse=True)
-def _fast_compiling_keys():
-    """Every test of a module that imports this traces under the same threefry (a jitted
-    function retraces when it changes)."""
-    with fast_compiling_keys():
-        yield
-
+from tests.keys import (  # noqa: F401 - re-exported; the fixture is autouse
+    fast_compiling_keys,
+    fast_compiling_keys_fixture,
+)
 
 SMALL_EVAL = {
     "eval.every_steps": 2,

@@ -8,6 +8,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from tests.keys import (  # noqa: F401 - the fixture is autouse
+    fast_compiling_keys,
+    fast_compiling_keys_fixture,
+)
 from v101jax.models.progan import (
     ProDiscriminator,
     ProGenerator,
@@ -22,7 +26,8 @@ WIDTHS = (16, 16, 8, 8)  # 4, 8, 16, 32 px
 def generator():
     gen = ProGenerator(widths=WIDTHS, channels=1)
     z = jax.random.normal(jax.random.PRNGKey(0), (4, 8))
-    variables = jax.jit(gen.init)(jax.random.PRNGKey(1), z)
+    with fast_compiling_keys():  # module fixtures start before the autouse one
+        variables = jax.jit(gen.init)(jax.random.PRNGKey(1), z)
     return gen, variables, z
 
 
@@ -30,7 +35,8 @@ def generator():
 def discriminator():
     disc = ProDiscriminator(widths=WIDTHS, group_size=2)
     x = jax.random.normal(jax.random.PRNGKey(2), (4, 32, 32, 1))
-    variables = jax.jit(disc.init)(jax.random.PRNGKey(3), x)
+    with fast_compiling_keys():
+        variables = jax.jit(disc.init)(jax.random.PRNGKey(3), x)
     return disc, variables, x
 
 

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from tests.keys import fast_compiling_keys_fixture  # noqa: F401 - autouse
 from v101jax.nn.attention import CrossAttention, CrossAttention2D
 from v101jax.nn.unet import UNet
 
@@ -84,14 +85,6 @@ def test_cross_attention_2d_attends_from_every_position():
     # Swapping the two images' contexts changes both images' outputs.
     swapped = block.apply(variables, x, context[::-1])
     assert np.all(np.abs(np.asarray(swapped - out)).reshape(2, -1).max(-1) > 1e-2)
-
-
-@pytest.fixture(autouse=True)
-def _fast_compiling_keys():
-    """Initialisers compile about ten times faster under the original threefry on CPU
-    (tests/algorithms/translation_data.py); nothing here depends on the random values."""
-    with jax.threefry_partitionable(False):
-        yield
 
 
 def test_unet_cross_attention_path_with_labels_as_one_token():

@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from tests.keys import fast_compiling_keys_fixture  # noqa: F401 - autouse
 from v101jax.nn.embeddings import sinusoidal_embedding
 from v101jax.nn.unet import UNet
 

@@ -11,8 +11,8 @@ from PIL import Image
 
 from benchmarks.common import load_config
 from tests.algorithms.translation_data import (
-    _fast_compiling_keys,  # noqa: F401 (autouse fixture)
     fast_compiling_keys,
+    fast_compiling_keys_fixture,  # noqa: F401 (autouse fixture)
 )
 from tests.training.commands import run_module
 from v101jax.algorithms import cyclegan
