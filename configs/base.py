@@ -28,6 +28,10 @@ def get_base_config() -> ml_collections.ConfigDict:
     # TFDS and folder sources: images are resized to this and converted to these channels.
     data.image_size = 28
     data.channels = 1
+    # Image sources: background pixels (value −1) added on every side, e.g. 2 pads
+    # Fashion-MNIST to 32×32 for networks that double from 4×4 (ProGAN, StyleGAN). Feature
+    # extractors score the central, unpadded region.
+    data.pad = 0
     data.folder = ""  # paired_folder, unpaired_folder: the dataset's root folder
     data.direction = "AtoB"  # paired_folder: AtoB (source = left half) or BtoA
     data.num_classes = 0  # tfds only: label classes (class-conditional models need it)

@@ -31,6 +31,7 @@ def _data_cfg(source="fashion_edges", directory="", split="train", domains=(7, 9
             "fashion_mnist_dir": directory,
             "split": split,
             "domain_classes": domains,
+            "pad": 0,
         }
     )
 

@@ -252,3 +252,23 @@ def test_sample_shape_per_source():
         32,
         3,
     )
+
+
+def test_pad_adds_background_around_every_image():
+    plain = load_dataset(_data_cfg("digits", "test"))
+    padded_cfg = _data_cfg("digits", "test", pad=3)
+    padded = load_dataset(padded_cfg)
+    assert pipeline.sample_shape(padded_cfg) == (14, 14, 1)
+    assert padded["x"].shape == plain["x"].shape[:1] + (14, 14, 1)
+    np.testing.assert_array_equal(padded["x"][:, 3:-3, 3:-3], plain["x"])
+    border = np.ones((14, 14), bool)
+    border[3:-3, 3:-3] = False
+    np.testing.assert_array_equal(padded["x"][:, border], -1.0)
+    np.testing.assert_array_equal(padded["label"], plain["label"])
+
+
+def test_pad_is_refused_for_points_and_negative_values():
+    with pytest.raises(ConfigError, match=r"data\.pad"):
+        pipeline.sample_shape(_data_cfg("ring", pad=2))
+    with pytest.raises(ConfigError, match=r"data\.pad"):
+        load_dataset(_data_cfg("digits", pad=-1))

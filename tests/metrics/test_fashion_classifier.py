@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from v101jax.core.errors import WeightsError
+from v101jax.core.errors import ConfigError, WeightsError
 from v101jax.data import fashion_mnist
 from v101jax.metrics import distances, extractors, fashion_classifier
 
@@ -67,3 +67,19 @@ def test_feature_distance_orders_real_and_degraded_images(test_split):
         return distances.kernel_distance(a.features, b.features, num_subsets=10)[0]
 
     assert kid(real, other_real) < kid(real, degraded[0])
+
+
+def test_padded_images_are_scored_on_their_unpadded_centre(test_split):
+    """data.pad adds background around Fashion-MNIST; the classifier sees the 28×28 centre,
+    so padded images score as the originals and the pad's content does not matter."""
+    extractor = extractors.make_extractor("fashion_mnist_classifier")
+    images = test_split[0][:16].astype(np.float32) / 127.5 - 1
+    padded = np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)), constant_values=-1.0)
+    padded[:, :2] = 1.0  # anything in the pad is cropped away
+    extractor.check_images(padded.shape[1:], "padded")
+    np.testing.assert_allclose(
+        extractor.apply(padded)["logits"], extractor.apply(images)["logits"], atol=1e-5
+    )
+    for shape in [(31, 31, 1), (26, 26, 1), (32, 32, 3)]:
+        with pytest.raises(ConfigError, match="28, 28, 1"):
+            extractor.check_images(shape, "odd")

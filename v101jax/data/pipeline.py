@@ -34,17 +34,33 @@ SOURCES = (
 
 def sample_shape(data_cfg) -> tuple[int, ...]:
     """Shape of one example (without batch axis) for `data_cfg.source`: of a paired source,
-    the shape of its target images (what a model generates)."""
+    the shape of its target images (what a model generates); data.pad included."""
     source = data_cfg.source
+    pad = data_cfg.pad
+    if pad < 0 or (pad and source in TOY_SOURCES):
+        raise ConfigError(
+            f"data.pad={pad} must be ≥ 0, and 0 for 2-D points (data.source={source!r})"
+        )
     if source in ("fashion_mnist", "fashion_edges", "fashion_domains"):
-        return (28, 28, 1)
-    if source == "digits":
-        return (8, 8, 1)
-    if source in TOY_SOURCES:
+        size, channels = 28, 1
+    elif source == "digits":
+        size, channels = 8, 1
+    elif source in TOY_SOURCES:
         return (2,)
-    if source in SIZED_SOURCES:
-        return (data_cfg.image_size, data_cfg.image_size, data_cfg.channels)
-    raise ConfigError(f"data.source={source!r} is not one of: {', '.join(SOURCES)}")
+    elif source in SIZED_SOURCES:
+        size, channels = data_cfg.image_size, data_cfg.channels
+    else:
+        raise ConfigError(f"data.source={source!r} is not one of: {', '.join(SOURCES)}")
+    return (size + 2 * pad, size + 2 * pad, channels)
+
+
+def pad_images(images: np.ndarray, pad: int) -> np.ndarray:
+    """[N, H, W, C] images with `pad` pixels of background (−1) on every side."""
+    if not pad:
+        return images
+    return np.pad(
+        images, ((0, 0), (pad, pad), (pad, pad), (0, 0)), constant_values=-1.0
+    )
 
 
 # Classes of the built-in sources; a TFDS set declares its own in data.num_classes.
@@ -130,6 +146,14 @@ def example_batch(data_cfg, batch_size: int) -> dict[str, np.ndarray]:
 
 
 def load_dataset(data_cfg, *, seed: int = 0) -> dict[str, np.ndarray]:
+    """`data_cfg.source` as arrays (`load_unpadded`), its images padded by data.pad."""
+    dataset = load_unpadded(data_cfg, seed=seed)
+    return {
+        k: pad_images(v, data_cfg.pad) if v.ndim == 4 else v for k, v in dataset.items()
+    }
+
+
+def load_unpadded(data_cfg, *, seed: int = 0) -> dict[str, np.ndarray]:
     """Loads `data_cfg.source` as arrays with the keys of `batch_spec`: {"x": float32 in
     [-1, 1], "label": int32}, for paired sources {"source", "target", "label"}, for unpaired
     ones {"a", "b"} (whose lengths may differ).

@@ -31,15 +31,36 @@ class FeatureExtractor:
     metric_prefix: (
         str  # "" for InceptionV3 (FID, KID, IS); "fmnist_" for the domain CNN
     )
-    input_shape: tuple[int, ...] | None  # required image shape, None = any (resized)
+    # Required image shape (None = any: resized). Larger images whose height and width
+    # exceed it by an even margin are centre-cropped to it: padded data (data.pad) is
+    # scored on the region the extractor was trained on.
+    input_shape: tuple[int, ...] | None
     apply: Callable  # jitted: images [N, H, W, C] in [-1, 1] → {"features", "logits"}
 
     def check_images(self, shape: tuple[int, ...], where: str) -> None:
-        if self.input_shape is not None and tuple(shape) != self.input_shape:
+        if self.input_shape is not None and not _crops_to(
+            tuple(shape), self.input_shape
+        ):
             raise ConfigError(
-                f"the {self.name} extractor scores {self.input_shape} images; {where} are "
-                f"{tuple(shape)}. Set eval.inception_weights to score other images."
+                f"the {self.name} extractor scores {self.input_shape} images (or larger ones "
+                f"padded evenly); {where} are {tuple(shape)}. Set eval.inception_weights to "
+                "score other images."
             )
+
+
+def _crops_to(shape, target) -> bool:
+    margins = [s - t for s, t in zip(shape[:2], target[:2])]
+    return (
+        len(shape) == len(target)
+        and shape[2:] == target[2:]
+        and all(m >= 0 and m % 2 == 0 for m in margins)
+    )
+
+
+def center_crop(images, size: tuple[int, int]):
+    """images [N, H, W, C] → their central size[0] × size[1] region."""
+    top, left = (images.shape[1] - size[0]) // 2, (images.shape[2] - size[1]) // 2
+    return images[:, top : top + size[0], left : left + size[1]]
 
 
 def is_fashion_mnist(data_cfg) -> bool:
@@ -100,7 +121,11 @@ def make_extractor(name: str, *, inception_weights: str = "") -> FeatureExtracto
             identity=f"{name}@{weights_io.file_digest(fashion_classifier.WEIGHTS_PATH)}",
             metric_prefix="fmnist_",
             input_shape=(28, 28, 1),
-            apply=jax.jit(lambda images: model.apply({"params": params}, images)),
+            apply=jax.jit(
+                lambda images: model.apply(
+                    {"params": params}, center_crop(images, (28, 28))
+                )
+            ),
         )
     raise ConfigError(f"eval.extractor={name!r} is not one of: {', '.join(EXTRACTORS)}")
 
