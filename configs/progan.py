@@ -40,7 +40,9 @@ def get_config(arg=None):
     o.b2 = 0.99
     o.eps = 1e-8
     o.ema_decay = 0.999
-    o.ema_warmup = False  # the reference averages from the first step
+    # The reference averages from the first step; the (1 + t) / (10 + t) ramp changes nothing
+    # after a few thousand steps and keeps short runs' EMA off the random initial weights.
+    o.ema_warmup = True
     config.d_optim = o.copy_and_resolve_references()
     config.d_optim.ema_decay = 0.0  # not read: D is never averaged
 

@@ -18,6 +18,7 @@ from v101jax.algorithms import progan
 from v101jax.core import checkpoint
 from v101jax.core.errors import ConfigError
 from v101jax.models.progan import downsample, upsample
+from v101jax.training.export import export_samples, load_samples_file
 from v101jax.training.loop import example_batch, train_and_evaluate
 
 
@@ -146,3 +147,7 @@ def test_a_run_killed_during_a_fade_in_resumes_bitwise(tmp_path, monkeypatch):
     for a, b in zip(jax.tree.leaves(unbroken.checkpoint_tree()), leaves, strict=True):
         np.testing.assert_array_equal(a, b)
     assert (tmp_path / "killed" / "samples" / "step_000006.png").exists()
+    # The sample command draws in the checkpoint's phase, at the full resolution.
+    out = export_samples(str(tmp_path / "killed"), 4, out=str(tmp_path / "s.npz"))
+    images, _ = load_samples_file(out)
+    assert images.shape == (4, 8, 8, 1)

@@ -80,11 +80,15 @@ def chunked_sampler(config, out_shardings=None):
     """(state, key, n, inputs=None, phase=None) → n samples; one compiled program per
     distinct n (at most two are used by `sample_chunks`: full chunks and the remainder), per
     set of input names and per training phase. The sampler's settings come from
-    config.sample; `inputs` (arrays with a leading [n] axis) are arguments of the program."""
+    config.sample; `inputs` (arrays with a leading [n] axis) are arguments of the program.
+    A phased algorithm given no phase samples in the phase of the state's last step (what
+    the sample, evaluate and translate commands want of a checkpoint)."""
     algorithm = get_algorithm(config.algorithm)
     compiled = {}
 
     def sample(state, key, n: int, inputs=None, phase=None):
+        if phase is None and algorithm.phase is not None:
+            phase = algorithm.phase(config, max(int(state.step) - 1, 0))
         names = None if inputs is None else tuple(sorted(inputs))
         if (n, names, phase) not in compiled:
             options = {} if phase is None else {"phase": phase}
