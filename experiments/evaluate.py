@@ -33,6 +33,11 @@ _TEMPERATURE = flags.DEFINE_float(
     None,
     "Sampling temperature of the VQ-VAE prior (default: the run's).",
 )
+_TRUNCATION = flags.DEFINE_float(
+    "truncation",
+    None,
+    "StyleGAN's truncation ψ: 1 = none, 0 = the mean w (default: the run's).",
+)
 _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
 _EXTRACTOR = flags.DEFINE_string(
     "extractor",
@@ -70,6 +75,7 @@ def main(argv):
             ("eta", _ETA.value),
             ("guidance", _GUIDANCE.value),
             ("temperature", _TEMPERATURE.value),
+            ("truncation", _TRUNCATION.value),
         )
         if v is not None
     }

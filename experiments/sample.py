@@ -37,6 +37,11 @@ _TEMPERATURE = flags.DEFINE_float(
 _LABELS = flags.DEFINE_list(
     "labels", None, "Classes to draw, e.g. 0,5,9 (class-conditional runs)."
 )
+_TRUNCATION = flags.DEFINE_float(
+    "truncation",
+    None,
+    "StyleGAN's truncation ψ: 1 = none, 0 = the mean w (default: the config's).",
+)
 _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
 _BATCH = flags.DEFINE_integer("batch_size", 256, "Samples drawn per compiled call.")
 _EMA = flags.DEFINE_bool("ema", True, "Use EMA parameters (--noema for the raw ones).")
@@ -70,6 +75,7 @@ def main(argv):
             "eta": _ETA.value,
             "guidance": _GUIDANCE.value,
             "temperature": _TEMPERATURE.value,
+            "truncation": _TRUNCATION.value,
         },
         seed=_SEED.value,
         batch_size=_BATCH.value,

@@ -15,6 +15,7 @@ from v101jax.algorithms import (
     progan,
     score_sde,
     stargan,
+    stylegan,
     vqvae,
     vqvae_prior,
 )
@@ -33,6 +34,7 @@ REGISTRY: dict[str, Algorithm] = {
         progan,
         score_sde,
         stargan,
+        stylegan,
         vqvae,
         vqvae_prior,
     )

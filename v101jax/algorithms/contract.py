@@ -38,6 +38,9 @@ Optional capabilities are declared as fields of `Algorithm`, never probed with h
       an autoencoder's latents, for reconstructions and interpolations (experiments.reconstruct)
   latent_prior(config, state) -> (mean, std)
       the distribution vector latents are sampled from (latent traversals)
+  figures(config, state, rng) -> dict of name → uint8 picture [H, W, C]
+      extra figures of a trained generator (StyleGAN's style-mixing grids and w
+      interpolations); experiments.sample writes each beside its grid as OUT_NAME.png
 """
 
 import dataclasses
@@ -84,6 +87,7 @@ class Algorithm:
     encode: Callable | None = None
     decode: Callable | None = None
     latent_prior: Callable | None = None
+    figures: Callable | None = None
 
     def classes(self, config) -> int:
         """K of a class-conditional config (labels 0…K−1), else 0."""
@@ -101,6 +105,7 @@ SAMPLE_FLAGS = {
     "eta": "eta",
     "guidance": "guidance",
     "temperature": "temperature",
+    "truncation": "truncation_psi",
 }
 
 
@@ -152,6 +157,7 @@ HOOKS = {
     "encode": ("config", "state", "x"),
     "decode": ("config", "state", "z"),
     "latent_prior": ("config", "state"),
+    "figures": ("config", "state", "rng"),
 }
 
 

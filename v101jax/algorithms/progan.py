@@ -26,7 +26,6 @@ import jax
 import jax.numpy as jnp
 
 from v101jax.algorithms.contract import Algorithm, check_no_inputs
-from v101jax.core import optim
 from v101jax.core.errors import ConfigError
 from v101jax.core.train_state import (
     MultiState,
@@ -36,7 +35,7 @@ from v101jax.core.train_state import (
 )
 from v101jax.data import sample_shape
 from v101jax.data.pipeline import TOY_SOURCES
-from v101jax.gan import losses
+from v101jax.gan import losses, pair
 from v101jax.models.progan import (
     ProDiscriminator,
     ProGenerator,
@@ -122,20 +121,13 @@ def init(config, rng, example_batch) -> MultiState:
     g_key, d_key = jax.random.split(rng)
     x = example_batch["x"]
     z = jnp.zeros((x.shape[0], config.model.latent_dim), jnp.float32)
-    num_steps = config.train.num_steps
-    gen = TrainState.create(
-        apply_fn=gen_model.apply,
-        params=gen_model.init(g_key, z)["params"],
-        tx=optim.make_optimizer(config.optim, num_steps),
-        ema_decay=config.optim.ema_decay,
-        ema_warmup=config.optim.ema_warmup,
+    return pair.generator_and_discriminator(
+        config,
+        gen_model,
+        gen_model.init(g_key, z),
+        disc_model,
+        disc_model.init(d_key, x),
     )
-    disc = TrainState.create(
-        apply_fn=disc_model.apply,
-        params=disc_model.init(d_key, x)["params"],
-        tx=optim.make_optimizer(config.d_optim, num_steps),
-    )
-    return MultiState(networks={"gen": gen, "disc": disc}, primary="gen")
 
 
 def reals_at(config, x, stage: int, alpha):
@@ -213,17 +205,9 @@ def train_step(config, state: MultiState, batch, rng, *, phase: int):
         return loss, {"scalars": {"g_loss": loss}}
 
     gen, g_metrics, _ = gradient_step(gen, g_loss_fn)
-    metrics = {
-        **{k: v for k, v in d_metrics.items() if k != "grad_norm"},
-        **g_metrics,
-        "d_grad_norm": d_metrics["grad_norm"],
-        "g_grad_norm": g_metrics["grad_norm"],
-        "alpha": alpha,
-        "resolution": jnp.float32(resolution(stage)),
-    }
-    del metrics["learning_rate"]
-    metrics["g_learning_rate"] = optim.current_learning_rate(gen.opt_state)
-    metrics["d_learning_rate"] = optim.current_learning_rate(disc.opt_state)
+    metrics = pair.step_metrics(d_metrics, g_metrics, gen, disc)
+    metrics["alpha"] = alpha
+    metrics["resolution"] = jnp.float32(resolution(stage))
     return state.replace_networks(gen=gen, disc=disc), metrics
 
 

@@ -84,14 +84,16 @@ def export_samples(
     The .npz holds `images` (uint8 NHWC) or `points` (float32, 2-D data), and for
     class-conditional models `labels` (int32, the class each sample was drawn for: 0…K−1 in
     turn, or the blocks of `classes`). `classes` (a list of class indices) draws those
-    classes in equal blocks and writes one grid per class (OUT_classK.png). `sample_flags`
+    classes in equal blocks and writes one grid per class (OUT_classK.png). An algorithm
+    with the `figures` hook also gets each of its figures as OUT_NAME.png. `sample_flags`
     are the command's sampler flags (`steps`, `eta`, `guidance`, …; None = the run's), written
     into config.sample (contract.with_sample_options). `defaults` fills in the fields an
     older run's config.json lacks (load_run_config).
     """
     config = load_run_config(workdir, defaults)
+    algorithm = get_algorithm(config.algorithm)
     options = {k: v for k, v in (sample_flags or {}).items() if v is not None}
-    config = with_sample_options(config, get_algorithm(config.algorithm), **options)
+    config = with_sample_options(config, algorithm, **options)
     with config.unlocked():
         config.sample.use_ema = use_ema
     state = load_state(config, workdir)
@@ -115,6 +117,9 @@ def export_samples(
     if out is None:
         tag = "_".join(f"{k}{v}" for k, v in sorted(options.items())) or "default"
         out = os.path.join(workdir, "samples", f"export_{tag}_n{num_samples}.npz")
+    elif not out.endswith(".npz"):
+        # np.savez would append .npz itself; X.png means X.npz with its grid X.png.
+        out = os.path.splitext(out)[0] + ".npz"
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     arrays = {} if labels is None else {"labels": labels}
     if samples.ndim == 4:
@@ -134,6 +139,10 @@ def export_samples(
             f"{stem}_class{k}.png",
             images.samples_to_picture(samples[labels == k][:256]),
         )
+    if algorithm.figures is not None:
+        figure_key = jax.random.fold_in(jax.random.PRNGKey(seed), 1)
+        for name, picture in algorithm.figures(config, state, figure_key).items():
+            images.save_png(f"{stem}_{name}.png", picture)
     return out
 
 
