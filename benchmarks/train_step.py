@@ -1,6 +1,8 @@
 """Train-step throughput and compile time of a config's algorithm.
 
     python -m benchmarks.train_step --config=configs/ddim.py [--batch=32] [--repeats=10]
+    python -m benchmarks.train_step --config=configs/progan.py --phase=6   # one phase
+
 
 Prints the compile-and-run time of init, compile time, seconds per step, steps/s and images/s on the default device.
 The state is threaded through the calls with donated buffers, as in training.
@@ -17,6 +19,12 @@ def main():
     parser.add_argument("--batch", type=int, default=0, help="override data.batch_size")
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--steps_per_call", type=int, default=1)
+    parser.add_argument(
+        "--phase",
+        type=int,
+        default=None,
+        help="phased algorithms: the phase (default 0)",
+    )
     parser.add_argument(
         "--set", nargs="*", default=[], help="dotted overrides key=value"
     )
@@ -59,6 +67,10 @@ def main():
     init_s = time.perf_counter() - t0
     n_params = sum(p.size for p in jax.tree.leaves(state.params))
     step = functools.partial(alg.train_step, config)
+    if alg.phase is not None:
+        step = functools.partial(step, phase=args.phase or 0)
+    elif args.phase is not None:
+        raise SystemExit(f"--phase: algorithm {config.algorithm!r} has no phases")
     if k > 1:
         step = fuse_steps(step)
         batch = {kk: np.stack([v] * k) for kk, v in batch.items()}
@@ -80,6 +92,7 @@ def main():
     print(
         f"config={args.config} {' '.join(args.set)} device={device_name()} "
         f"params={n_params / 1e6:.3f}M batch={b} steps_per_call={k}"
+        + ("" if alg.phase is None else f" phase={args.phase or 0}")
     )
     print(
         f"init={init_s:.2f}s  compile+first={compile_s:.2f}s  step={per_step * 1e3:.1f}ms  "
