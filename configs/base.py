@@ -132,6 +132,16 @@ def use_cifar10(data) -> None:
     data.random_flip = True
 
 
+def use_celeba(data, image_size: int, random_flip: bool = True) -> None:
+    """`data` reads CelebA through TFDS, resized to image_size², RGB, with horizontal flips
+    unless `random_flip` is off (the face presets')."""
+    data.source = "tfds"
+    data.tfds_name = "celeb_a"
+    data.image_size = image_size
+    data.channels = 3
+    data.random_flip = random_flip
+
+
 def apply_smoke_training(config) -> None:
     """The smoke presets' shared part: two steps at batch 8 that pass through every phase of
     the loop (logging, checkpoint, 4-image sample grid). Used by the tests."""

@@ -112,10 +112,7 @@ def apply_image_preset(config, arg) -> None:
         config.train.checkpoint_every = 5000
     elif arg == "celeba64":
         # DCGAN's 64×64 model (width 128 … 1024 in the paper's figure 1 is 64·2^k here).
-        config.data.source = "tfds"
-        config.data.tfds_name = "celeb_a"
-        config.data.image_size = 64
-        config.data.channels = 3
+        base.use_celeba(config.data, 64, random_flip=False)
         config.data.batch_size = 128
         config.model.channels = 64
         config.model.latent_dim = 100

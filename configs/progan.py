@@ -82,12 +82,8 @@ def get_config(arg=None):
         t.log_every = 500
         t.sample_every = t.checkpoint_every = 6250
     elif arg == "celeba128":
-        config.data.source = "tfds"
-        config.data.tfds_name = "celeb_a"
-        config.data.image_size = 128
-        config.data.channels = 3
+        base.use_celeba(config.data, 128)
         config.data.pad = 0
-        config.data.random_flip = True
         config.data.batch_size = 32
         m.widths = (512, 512, 512, 512, 256, 128)  # 4 … 128 px
         m.latent_dim = 512

@@ -107,12 +107,8 @@ def get_config(arg=None):
         t.log_every = 500
         t.sample_every = t.checkpoint_every = 5000
     elif arg == "celeba128":
-        config.data.source = "tfds"
-        config.data.tfds_name = "celeb_a"
-        config.data.image_size = 128
-        config.data.channels = 3
+        base.use_celeba(config.data, 128)
         config.data.pad = 0
-        config.data.random_flip = True
         m.widths = (512, 512, 512, 512, 256, 128)  # 4 … 128 px
         m.latent_dim = m.w_dim = 512
         m.style = "modulated"

@@ -87,28 +87,36 @@ def make_networks(config):
     return gen, disc
 
 
-def validate(config):
-    """ConfigError naming the field for values ProGAN cannot use."""
-    p, m, data = config.progan, config.model, config.data
+def validate_resolutions(config, name: str):
+    """ConfigError naming the field when `name`'s networks (one entry of model.widths per
+    resolution from 4×4, ProGAN's D) do not fit the data: toy data, widths that end at another
+    size than the images', or a minibatch-stddev group that does not divide the batch."""
+    m, data = config.model, config.data
     if data.source in TOY_SOURCES:
-        raise ConfigError(f"ProGAN needs image data, not data.source={data.source!r}")
+        raise ConfigError(f"{name} needs image data, not data.source={data.source!r}")
     size = sample_shape(data)[0]
     top = resolution(len(m.widths) - 1)
     if not m.widths or size != top:
         raise ConfigError(
-            f"model.widths has {len(m.widths)} stages, which grow to {top}×{top}; the data "
-            f"is {size}×{size}. Give one width per doubling from 4×4 (data.pad pads "
+            f"model.widths has {len(m.widths)} resolutions, which reach {top}×{top}; the "
+            f"data is {size}×{size}. Give one width per doubling from 4×4 (data.pad pads "
             "Fashion-MNIST's 28×28 to 32×32)"
-        )
-    if p.stable_steps < 1 or p.fade_steps < 1:
-        raise ConfigError(
-            f"progan.stable_steps={p.stable_steps} and progan.fade_steps={p.fade_steps} "
-            "must be ≥ 1"
         )
     if m.minibatch_std < 1 or data.batch_size % m.minibatch_std:
         raise ConfigError(
             f"model.minibatch_std={m.minibatch_std} (D's group size) must be ≥ 1 and divide "
             f"data.batch_size={data.batch_size}"
+        )
+
+
+def validate(config):
+    """ConfigError naming the field for values ProGAN cannot use."""
+    p = config.progan
+    validate_resolutions(config, "ProGAN")
+    if p.stable_steps < 1 or p.fade_steps < 1:
+        raise ConfigError(
+            f"progan.stable_steps={p.stable_steps} and progan.fade_steps={p.fade_steps} "
+            "must be ≥ 1"
         )
     if p.gradient_penalty < 0 or p.drift < 0:
         raise ConfigError("progan.gradient_penalty and progan.drift must be ≥ 0")

@@ -36,12 +36,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from v101jax.algorithms.contract import Algorithm, check_no_inputs
+from v101jax.algorithms.progan import validate_resolutions
 from v101jax.core.errors import ConfigError
 from v101jax.core.train_state import MultiState, gradient_step, sampling_params
 from v101jax.data import sample_shape
-from v101jax.data.pipeline import TOY_SOURCES
 from v101jax.gan import losses, pair
-from v101jax.models.progan import ProDiscriminator, resolution
+from v101jax.models.progan import ProDiscriminator
 from v101jax.models.stylegan import STYLES, StyleGenerator
 from v101jax.nn.style import mix_styles
 from v101jax.training import images as image_utils
@@ -71,28 +71,14 @@ def num_ws(config) -> int:
 
 def validate(config):
     """ConfigError naming the field for values StyleGAN cannot use."""
-    s, m, data = config.stylegan, config.model, config.data
-    if data.source in TOY_SOURCES:
-        raise ConfigError(f"StyleGAN needs image data, not data.source={data.source!r}")
-    size = sample_shape(data)[0]
-    top = resolution(len(m.widths) - 1)
-    if not m.widths or size != top:
-        raise ConfigError(
-            f"model.widths has {len(m.widths)} levels, which synthesise {top}×{top}; the "
-            f"data is {size}×{size}. Give one width per doubling from 4×4 (data.pad pads "
-            "Fashion-MNIST's 28×28 to 32×32)"
-        )
+    s, m = config.stylegan, config.model
+    validate_resolutions(config, "StyleGAN")
     if m.style not in STYLES:
         raise ConfigError(f"model.style={m.style!r} is not one of: {', '.join(STYLES)}")
     if m.mapping_layers < 1 or m.w_dim < 1 or m.mapping_lr <= 0:
         raise ConfigError(
             f"model.mapping_layers={m.mapping_layers} and model.w_dim={m.w_dim} must be "
             f"≥ 1 and model.mapping_lr={m.mapping_lr} > 0"
-        )
-    if m.minibatch_std < 1 or data.batch_size % m.minibatch_std:
-        raise ConfigError(
-            f"model.minibatch_std={m.minibatch_std} (D's group size) must be ≥ 1 and divide "
-            f"data.batch_size={data.batch_size}"
         )
     if not 0.0 <= s.style_mixing <= 1.0:
         raise ConfigError(f"stylegan.style_mixing={s.style_mixing} must be in [0, 1]")
