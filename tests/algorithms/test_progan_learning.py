@@ -10,10 +10,6 @@ median 0.24 with 6 modes at ≥ 5% (the other two at 3.3% and 1.5%); the same ru
 at 0 (a fade-in that never completes): median 0.59, failing.
 """
 
-import functools
-
-import jax
-import numpy as np
 import pytest
 
 from benchmarks.common import load_config
@@ -22,11 +18,7 @@ from tests.keys import (  # noqa: F401 - the fixture is autouse
     fast_compiling_keys,
     fast_compiling_keys_fixture,
 )
-from v101jax.algorithms import get_algorithm
-from v101jax.training.loop import fuse_steps
 
-CHUNK = 100  # train steps per compiled call
-NUM_SAMPLES = 2000
 MEDIAN_DISTANCE = 0.45
 MIN_MODES, MIN_SHARE = 5, 0.05
 
@@ -50,43 +42,10 @@ def _small(config):
     return config
 
 
-def train_on_modes(config, seed: int = 0):
-    """Trains on texture_modes samples (fresh every step); one compiled program per phase."""
-    algorithm = get_algorithm(config.algorithm)
-    rng = np.random.default_rng(seed)
-    b = config.data.batch_size
-
-    def batch(*shape):
-        x = texture_modes.sample(rng, int(np.prod(shape)))
-        return {"x": x.reshape(shape + x.shape[1:]), "label": np.zeros(shape, np.int32)}
-
-    state = jax.jit(functools.partial(algorithm.init, config))(
-        jax.random.PRNGKey(seed), batch(b)
-    )
-    programs = {}
-    key = jax.random.PRNGKey(seed + 1)
-    for step in range(0, config.train.num_steps, CHUNK):
-        phase = algorithm.phase_of(config, step)
-        if phase not in programs:
-            kw = {} if phase is None else {"phase": phase}
-            programs[phase] = jax.jit(
-                fuse_steps(functools.partial(algorithm.train_step, config, **kw))
-            )
-        state, metrics = programs[phase](state, batch(CHUNK, b), key)
-    last = algorithm.phase_of(config, config.train.num_steps - 1)
-    kw = {} if last is None else {"phase": last}
-    samples = jax.jit(
-        functools.partial(algorithm.sample, config, num_samples=NUM_SAMPLES, **kw)
-    )(state, jax.random.PRNGKey(7))
-    return np.asarray(samples), {k: float(v) for k, v in metrics.items()}
-
-
 def test_progan_learns_the_eight_fine_modes():
-    samples, metrics = train_on_modes(_small(progan_config()))
-    nearest, distance = texture_modes.nearest_template(samples)
-    shares = np.bincount(nearest, minlength=8) / len(samples)
-    median = float(np.median(distance))
+    samples, metrics = texture_modes.train_on_modes(_small(progan_config()))
+    median, shares = texture_modes.coverage(samples)
     report = (median, shares.round(3).tolist(), metrics)
     assert texture_modes.floor_of_a_4x4_generator() == pytest.approx(0.5)
     assert median < MEDIAN_DISTANCE, report
-    assert int(np.sum(shares >= MIN_SHARE)) >= MIN_MODES, report
+    assert int(sum(shares >= MIN_SHARE)) >= MIN_MODES, report

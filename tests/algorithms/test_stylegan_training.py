@@ -1,6 +1,7 @@
 """StyleGAN's algorithm: style mixing splits the layers at the crossover, truncation (ψ = 0 the
 mean w's image for every z, ψ = 1 nothing), R1 only on every r1_interval-th step and weighted
-by it, the path-length penalty against a linear generator's closed form, the figures' layout,
+by it, the WGAN-GP option's loss, the path-length penalty against a linear generator's
+closed form, the figures' layout,
 clear config errors, and the smoke run end to end through the sample command."""
 
 import functools
@@ -155,6 +156,27 @@ def test_r1_is_applied_lazily_and_weighted_by_its_interval(state):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-9)
 
 
+def test_wgan_gp_option_uses_the_critic_loss_with_its_weights(state):
+    """stylegan.loss=wgan_gp: D's loss is −W + λ·GP + ε·drift with the config's λ and ε;
+    the default logistic loss reports none of those parts."""
+    weights = {"stylegan.gradient_penalty": 3.0, "stylegan.drift": 0.5}
+    config = _config(
+        **{"stylegan.loss": "wgan_gp", "stylegan.r1_gamma": 0.0}, **weights
+    )
+    _, m = jax.jit(functools.partial(stylegan.train_step, config))(
+        state, example_batch(config), jax.random.PRNGKey(3)
+    )
+    m = {k: float(v) for k, v in m.items()}
+    assert "d_real" not in m and m["gradient_penalty"] > 0
+    expected = -m["wasserstein_estimate"] + 3.0 * m["gradient_penalty"]
+    assert m["d_loss"] == pytest.approx(expected + 0.5 * m["drift"], rel=1e-5)
+    logistic = _config(**{"stylegan.r1_gamma": 0.0})
+    _, m_logistic = jax.jit(functools.partial(stylegan.train_step, logistic))(
+        state, example_batch(logistic), jax.random.PRNGKey(3)
+    )
+    assert float(m_logistic["g_loss"]) > 0 and "wasserstein_estimate" not in m_logistic
+
+
 def test_path_length_penalty_matches_a_linear_generators_closed_form():
     rng = np.random.default_rng(1)
     b, layers, d, h, w = 3, 4, 5, 6, 7
@@ -219,6 +241,8 @@ def test_style_mixing_figure_takes_the_masked_layers_from_the_columns(state):
         ({"model.style": "fused"}, "model.style"),
         ({"stylegan.style_mixing": 1.5}, "stylegan.style_mixing"),
         ({"stylegan.r1_interval": 0}, "stylegan.r1_interval"),
+        ({"stylegan.loss": "hinge"}, "stylegan.loss"),
+        ({"stylegan.drift": -1.0}, "stylegan.drift"),
         ({"sample.truncation_cutoff": 9}, "sample.truncation_cutoff"),
         ({"data.source": "ring"}, "image data"),
     ],

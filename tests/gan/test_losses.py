@@ -138,3 +138,27 @@ def test_penalties_of_a_linear_critic_are_closed_form():
     gp = losses.gradient_penalty(critic, real, fake, jax.random.PRNGKey(1))
     assert float(gp) == pytest.approx((5.0 - 1.0) ** 2, rel=1e-5)
     assert float(losses.r1_penalty(critic, real)) == pytest.approx(25.0, rel=1e-5)
+
+
+def test_progressive_critic_loss_of_a_linear_critic_is_closed_form():
+    w = np.array([3.0, 4.0], np.float32)  # ‖∇D‖ = 5 everywhere
+    rng = np.random.default_rng(4)
+    real = rng.standard_normal((5, 2)).astype(np.float32)
+    fake = rng.standard_normal((5, 2)).astype(np.float32)
+    real_scores, fake_scores = real @ w, fake @ w
+    wasserstein = real_scores.mean() - fake_scores.mean()
+    drift = np.mean(real_scores.astype(np.float64) ** 2)
+    loss, parts = losses.progressive_critic_loss(
+        lambda x: x @ w,
+        real,
+        fake,
+        jax.random.PRNGKey(2),
+        gradient_weight=10.0,
+        drift=1e-3,
+    )
+    assert float(parts["wasserstein_estimate"]) == pytest.approx(wasserstein, rel=1e-5)
+    assert float(parts["gradient_penalty"]) == pytest.approx(16.0, rel=1e-5)
+    assert float(parts["drift"]) == pytest.approx(drift, rel=1e-5)
+    assert float(loss) == pytest.approx(
+        -wasserstein + 10.0 * 16.0 + 1e-3 * drift, rel=1e-5
+    )

@@ -192,19 +192,15 @@ def train_step(config, state: MultiState, batch, rng, *, phase: int):
     fake = jax.lax.stop_gradient(generate(gen.params, d_key))
 
     def d_loss_fn(params):
-        # Reals and fakes apart: the minibatch-stddev groups never mix the two.
-        real_scores, fake_scores = score(params, real), score(params, fake)
-        wasserstein = jnp.mean(real_scores) - jnp.mean(fake_scores)
-        gp = losses.gradient_penalty(lambda v: score(params, v), real, fake, gp_key)
-        drift = jnp.mean(real_scores**2)
-        loss = -wasserstein + p.gradient_penalty * gp + p.drift * drift
-        scalars = {
-            "d_loss": loss,
-            "wasserstein_estimate": wasserstein,
-            "gradient_penalty": gp,
-            "drift": drift,
-        }
-        return loss, {"scalars": scalars}
+        loss, parts = losses.progressive_critic_loss(
+            lambda v: score(params, v),
+            real,
+            fake,
+            gp_key,
+            gradient_weight=p.gradient_penalty,
+            drift=p.drift,
+        )
+        return loss, {"scalars": {"d_loss": loss, **parts}}
 
     disc, d_metrics, _ = gradient_step(disc, d_loss_fn)
 

@@ -9,12 +9,15 @@ the full resolution. One train_step is one D update and one G update:
                     crossover drawn uniformly from 1 … num_ws − 1 from w₁ and the rest from
                     w₂, else w₁ throughout (per example; the papers draw one crossover per
                     batch)
-  loss              non-saturating logistic: L_D = softplus(D(G(z))) + softplus(−D(x)),
-                    L_G = softplus(−D(G(z)))
+  loss              stylegan.loss = "logistic" (the papers' FFHQ loss), non-saturating:
+                    L_D = softplus(D(G(z))) + softplus(−D(x)), L_G = softplus(−D(G(z)));
+                    or "wgan_gp" (StyleGAN's CelebA-HQ loss, ProGAN's): the critic loss with
+                    gradient penalty λ stylegan.gradient_penalty and drift
+                    stylegan.drift, L_G = −D(G(z))
   R1                γ/2 · E‖∇D(x)‖² on reals (stylegan.r1_gamma), lazily: on steps where
                     step % stylegan.r1_interval == 0 only, weighted by the interval so the
                     average strength is γ (StyleGAN2 §B; the term is added to that step's D
-                    loss rather than taken as a separate update)
+                    loss rather than taken as a separate update); with either loss, 0 = off
   path length       optional (stylegan.pl_weight > 0, StyleGAN2 §3.2): on steps where
                     step % stylegan.pl_interval == 0, the G loss adds
                     interval · weight · (‖J_wᵀ y‖ − a)², y ~ N(0, I)/√(H·W), a an
@@ -46,6 +49,7 @@ from v101jax.models.stylegan import STYLES, StyleGenerator
 from v101jax.nn.style import mix_styles
 from v101jax.training import images as image_utils
 
+LOSSES = ("logistic", "wgan_gp")
 FIGURE_SOURCES = 6  # rows and columns of the style-mixing grids
 INTERPOLATION_STEPS = 8
 
@@ -80,11 +84,15 @@ def validate(config):
             f"model.mapping_layers={m.mapping_layers} and model.w_dim={m.w_dim} must be "
             f"≥ 1 and model.mapping_lr={m.mapping_lr} > 0"
         )
+    if s.loss not in LOSSES:
+        raise ConfigError(
+            f"stylegan.loss={s.loss!r} is not one of: {', '.join(LOSSES)}"
+        )
     if not 0.0 <= s.style_mixing <= 1.0:
         raise ConfigError(f"stylegan.style_mixing={s.style_mixing} must be in [0, 1]")
     if not 0.0 <= s.w_avg_beta < 1.0:
         raise ConfigError(f"stylegan.w_avg_beta={s.w_avg_beta} must be in [0, 1)")
-    for name in ("r1_gamma", "pl_weight"):
+    for name in ("r1_gamma", "pl_weight", "gradient_penalty", "drift"):
         if s[name] < 0:
             raise ConfigError(f"stylegan.{name}={s[name]} must be ≥ 0")
     for name in ("r1_interval", "pl_interval"):
@@ -168,18 +176,18 @@ def path_length_penalty(synthesize, ws, key, pl_mean, decay: float):
 
 
 def train_step(config, state: MultiState, batch, rng):
-    """One D update (logistic + lazy R1), then one G update (non-saturating + optional path
-    length), both on freshly mixed styles.
+    """One D update (stylegan.loss + lazy R1), then one G update (+ optional path length),
+    both on freshly mixed styles.
 
-    Keys: fold_in(rng, step) split into D's styles and noise, G's styles and noise, and the
-    path-length projection.
+    Keys: fold_in(rng, step) split into D's styles and noise, the gradient penalty's
+    interpolation weights, G's styles and noise, and the path-length projection.
     """
     s = config.stylegan
     gen, disc = state["gen"], state["disc"]
     step = state.step
     stats, pl_mean = gen.model_state["stats"], gen.model_state["path_length"]["mean"]
-    keys = jax.random.split(jax.random.fold_in(rng, step), 5)
-    d_style_key, d_noise_key, g_style_key, g_noise_key, pl_key = keys
+    keys = jax.random.split(jax.random.fold_in(rng, step), 6)
+    d_style_key, d_noise_key, gp_key, g_style_key, g_noise_key, pl_key = keys
     real = batch["x"]
     b = real.shape[0]
 
@@ -194,10 +202,24 @@ def train_step(config, state: MultiState, batch, rng):
     r1_step = step % s.r1_interval == 0
 
     def d_loss_fn(params):
-        real_scores, fake_scores = score(params, real), score(params, fake)
-        adversarial = losses.discriminator_loss(
-            "non_saturating", real_scores, fake_scores
-        )
+        if s.loss == "wgan_gp":
+            adversarial, scalars = losses.progressive_critic_loss(
+                lambda v: score(params, v),
+                real,
+                fake,
+                gp_key,
+                gradient_weight=s.gradient_penalty,
+                drift=s.drift,
+            )
+        else:
+            real_scores, fake_scores = score(params, real), score(params, fake)
+            adversarial = losses.discriminator_loss(
+                "non_saturating", real_scores, fake_scores
+            )
+            scalars = {
+                "d_real": jnp.mean(real_scores),
+                "d_fake": jnp.mean(fake_scores),
+            }
         if s.r1_gamma > 0:
             r1 = jax.lax.cond(
                 r1_step,
@@ -207,11 +229,7 @@ def train_step(config, state: MultiState, batch, rng):
         else:
             r1 = jnp.zeros((), jnp.float32)
         loss = adversarial + 0.5 * s.r1_gamma * s.r1_interval * r1
-        scalars = {
-            "d_loss": loss,
-            "d_real": jnp.mean(real_scores),
-            "d_fake": jnp.mean(fake_scores),
-        }
+        scalars["d_loss"] = loss
         if s.r1_gamma > 0:
             # R1 of the last regularised step is what a log line should show.
             scalars["r1_penalty"] = r1
@@ -229,7 +247,8 @@ def train_step(config, state: MultiState, batch, rng):
             "path_length": {"mean": pl_mean},
         }
         adversarial = losses.generator_loss(
-            "non_saturating", score(disc.params, synthesize(params, ws, g_noise_key))
+            "wasserstein" if s.loss == "wgan_gp" else "non_saturating",
+            score(disc.params, synthesize(params, ws, g_noise_key)),
         )
         loss = adversarial
         scalars = {"g_loss": adversarial}

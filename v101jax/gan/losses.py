@@ -109,6 +109,28 @@ def gradient_penalty(score_fn, real, fake, rng):
     return unit_gradient_penalty(score_fn, x_hat)
 
 
+def progressive_critic_loss(
+    score_fn, real, fake, rng, *, gradient_weight: float, drift: float
+):
+    """ProGAN's critic loss (Karras et al. 2018, §A.1), also StyleGAN's option for
+    CelebA-HQ: −(E D(x) − E D(x̃)) + λ·E[(‖∇D(x̂)‖ − 1)²] + ε_drift·E[D(x)²].
+
+    Reals and fakes are scored apart, so a minibatch-stddev layer never mixes the two.
+    Returns (loss, {"wasserstein_estimate", "gradient_penalty", "drift"}).
+    """
+    real_scores, fake_scores = score_fn(real), score_fn(fake)
+    wasserstein = jnp.mean(real_scores) - jnp.mean(fake_scores)
+    gp = gradient_penalty(score_fn, real, fake, rng)
+    drift_term = jnp.mean(real_scores**2)
+    loss = -wasserstein + gradient_weight * gp + drift * drift_term
+    parts = {
+        "wasserstein_estimate": wasserstein,
+        "gradient_penalty": gp,
+        "drift": drift_term,
+    }
+    return loss, parts
+
+
 def r1_penalty(score_fn, real):
     """R1 penalty E‖∇D(x)‖₂² on real data (Mescheder et al. 2018, eq. 9), without its γ/2."""
     return jnp.mean(_per_example_sq_grad_norm(score_fn, real))
