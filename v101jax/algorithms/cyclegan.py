@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 
 from v101jax.algorithms.contract import Algorithm
-from v101jax.core import optim, precision
+from v101jax.core import precision
 from v101jax.core.errors import ConfigError
 from v101jax.core.inputs import take_inputs
 from v101jax.core.train_state import (
@@ -43,7 +43,7 @@ from v101jax.core.train_state import (
     sampling_params,
 )
 from v101jax.data import is_unpaired
-from v101jax.gan import image_pool, losses
+from v101jax.gan import image_pool, losses, pair
 from v101jax.metrics import fashion_classifier
 from v101jax.models.cyclegan import ResNetGenerator
 from v101jax.models.pix2pix import PatchDiscriminator
@@ -133,22 +133,14 @@ def init(config, rng, example_batch) -> MultiState:
         "pool_a": image_pool.init_pool(pool_size, a.shape[1:]),
         "pool_b": image_pool.init_pool(pool_size, b.shape[1:]),
     }
-    num_steps = config.train.num_steps
-    gen = TrainState.create(
-        apply_fn=gen_model.apply,
-        params=gen_params,
-        tx=optim.make_optimizer(config.optim, num_steps),
-        ema_decay=config.optim.ema_decay,
-        ema_warmup=config.optim.ema_warmup,
+    # D's model state is the two image pools.
+    return pair.generator_and_discriminator(
+        config,
+        gen_model,
+        {"params": gen_params},
+        disc_model,
+        {"params": disc_params, **pools},
     )
-    disc = TrainState.create(
-        apply_fn=disc_model.apply,
-        params=disc_params,
-        tx=optim.make_optimizer(config.d_optim, num_steps),
-        model_state=pools,
-        ema_decay=0.0,  # only the generators are averaged
-    )
-    return MultiState(networks={"gen": gen, "disc": disc}, primary="gen")
 
 
 def translate(gen: TrainState, params, images, into: int):
@@ -191,8 +183,6 @@ def generator_step(config, gen: TrainState, disc: TrainState, batch):
         return loss, {"scalars": scalars, "fakes": (fake_a, fake_b)}
 
     gen, metrics, aux = gradient_step(gen, loss_fn)
-    del metrics["learning_rate"]
-    metrics["g_grad_norm"] = metrics.pop("grad_norm")
     fake_a, fake_b = jax.tree.map(jax.lax.stop_gradient, aux["fakes"])
     return gen, metrics, fake_a, fake_b
 
@@ -225,8 +215,6 @@ def discriminator_step(config, disc: TrainState, batch, fake_a, fake_b, rng):
         }
 
     disc, metrics, _ = gradient_step(disc, loss_fn)
-    del metrics["learning_rate"]
-    metrics["d_grad_norm"] = metrics.pop("grad_norm")
     return disc, metrics
 
 
@@ -240,9 +228,7 @@ def train_step(config, state: MultiState, batch, rng):
     disc, d_metrics = discriminator_step(
         config, state["disc"], batch, fake_a, fake_b, key
     )
-    metrics = {**g_metrics, **d_metrics}
-    metrics["g_learning_rate"] = optim.current_learning_rate(gen.opt_state)
-    metrics["d_learning_rate"] = optim.current_learning_rate(disc.opt_state)
+    metrics = pair.step_metrics(d_metrics, g_metrics, gen, disc)
     return state.replace_networks(gen=gen, disc=disc), metrics
 
 

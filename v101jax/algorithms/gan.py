@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 
 from v101jax.algorithms.contract import Algorithm
-from v101jax.core import optim, precision
+from v101jax.core import precision
 from v101jax.core.errors import ConfigError
 from v101jax.core.inputs import take_inputs
 from v101jax.core.train_state import (
@@ -39,7 +39,7 @@ from v101jax.core.train_state import (
 )
 from v101jax.data import num_classes, sample_shape
 from v101jax.data.pipeline import TOY_SOURCES
-from v101jax.gan import critic, diagnostics, losses
+from v101jax.gan import critic, diagnostics, losses, pair
 from v101jax.models import gan as nets
 
 CONDITIONINGS = ("none", "concat", "projection", "acgan")
@@ -172,23 +172,14 @@ def init(config, rng, example_batch) -> MultiState:
     z = jnp.zeros((critic_batch, config.model.latent_dim), jnp.float32)
     g_vars = gen_model.init(g_key, z, labels, train=False)
     d_vars = disc_model.init(d_key, x, labels, train=False)
-    num_steps = config.train.num_steps
-    gen = TrainState.create(
-        apply_fn=gen_model.apply,
-        params=g_vars["params"],
-        tx=optim.make_optimizer(config.optim, num_steps),
-        model_state={k: v for k, v in g_vars.items() if k != "params"},
-        ema_decay=config.optim.ema_decay,
-        ema_warmup=config.optim.ema_warmup,
+    return pair.generator_and_discriminator(
+        config,
+        gen_model,
+        g_vars,
+        disc_model,
+        d_vars,
+        disc_updates_per_step=config.gan.n_critic,
     )
-    disc = TrainState.create(
-        apply_fn=disc_model.apply,
-        params=d_vars["params"],
-        tx=optim.make_optimizer(config.d_optim, num_steps * config.gan.n_critic),
-        model_state={k: v for k, v in d_vars.items() if k != "params"},
-        ema_decay=0.0,  # only the generator is averaged
-    )
-    return MultiState(networks={"gen": gen, "disc": disc}, primary="gen")
 
 
 def _apply(ts: TrainState, params, *args, train: bool):
@@ -271,9 +262,6 @@ def discriminator_step(config, gen: TrainState, disc: TrainState, batch, rng):
                 lambda p: jnp.clip(p, -g.clip_value, g.clip_value), disc.params
             )
         )
-    # The rate is logged once per step, from the last update (train_step).
-    del metrics["learning_rate"]
-    metrics["d_grad_norm"] = metrics.pop("grad_norm")
     return disc, metrics
 
 
@@ -304,8 +292,6 @@ def generator_step(config, gen: TrainState, disc: TrainState, batch, rng):
         return loss, {"scalars": scalars, "model_state": new_state}
 
     gen, metrics, _ = gradient_step(gen, loss_fn)
-    del metrics["learning_rate"]
-    metrics["g_grad_norm"] = metrics.pop("grad_norm")
     return gen, metrics
 
 
@@ -347,9 +333,7 @@ def train_step(config, state: MultiState, batch, rng):
         unroll=config.gan.unroll_critic,
     )
     gen, g_scalars = generator_step(config, gen, disc, last_slice, g_key)
-    metrics = {**d_scalars, **g_scalars}
-    metrics["g_learning_rate"] = optim.current_learning_rate(gen.opt_state)
-    metrics["d_learning_rate"] = optim.current_learning_rate(disc.opt_state)
+    metrics = pair.step_metrics(d_scalars, g_scalars, gen, disc)
     if config.gan.diversity_samples:
         metrics.update(diversity_metrics(config, gen, batch["x"]))
     return state.replace_networks(gen=gen, disc=disc), metrics

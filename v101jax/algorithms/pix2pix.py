@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 
 from v101jax.algorithms.contract import Algorithm
-from v101jax.core import optim, precision
+from v101jax.core import precision
 from v101jax.core.errors import ConfigError
 from v101jax.core.inputs import take_inputs
 from v101jax.core.train_state import (
@@ -37,7 +37,7 @@ from v101jax.core.train_state import (
     sampling_params,
 )
 from v101jax.data import is_paired
-from v101jax.gan import losses
+from v101jax.gan import losses, pair
 from v101jax.metrics import image_quality
 from v101jax.models import pix2pix as nets
 
@@ -104,21 +104,9 @@ def init(config, rng, example_batch) -> MultiState:
     g_key, d_key, drop_key = jax.random.split(rng, 3)
     g_vars = gen_model.init({"params": g_key, "dropout": drop_key}, source, train=False)
     d_vars = disc_model.init(d_key, source, target, train=False)
-    num_steps = config.train.num_steps
-    gen = TrainState.create(
-        apply_fn=gen_model.apply,
-        params=g_vars["params"],
-        tx=optim.make_optimizer(config.optim, num_steps),
-        ema_decay=config.optim.ema_decay,
-        ema_warmup=config.optim.ema_warmup,
+    return pair.generator_and_discriminator(
+        config, gen_model, g_vars, disc_model, d_vars
     )
-    disc = TrainState.create(
-        apply_fn=disc_model.apply,
-        params=d_vars["params"],
-        tx=optim.make_optimizer(config.d_optim, num_steps),
-        ema_decay=0.0,  # only the generator is averaged
-    )
-    return MultiState(networks={"gen": gen, "disc": disc}, primary="gen")
 
 
 def generate(gen: TrainState, params, source, *, dropout_rng=None):
@@ -160,8 +148,6 @@ def discriminator_step(config, gen, disc, batch, dropout_rng):
         return loss, {"scalars": scalars}
 
     disc, metrics, _ = gradient_step(disc, loss_fn)
-    del metrics["learning_rate"]
-    metrics["d_grad_norm"] = metrics.pop("grad_norm")
     return disc, metrics
 
 
@@ -180,8 +166,6 @@ def generator_step(config, gen, disc, batch, dropout_rng):
         return loss, {"scalars": scalars}
 
     gen, metrics, _ = gradient_step(gen, loss_fn)
-    del metrics["learning_rate"]
-    metrics["g_grad_norm"] = metrics.pop("grad_norm")
     return gen, metrics
 
 
@@ -192,9 +176,7 @@ def train_step(config, state: MultiState, batch, rng):
     gen, disc = state["gen"], state["disc"]
     disc, d_metrics = discriminator_step(config, gen, disc, batch, key)
     gen, g_metrics = generator_step(config, gen, disc, batch, key)
-    metrics = {**d_metrics, **g_metrics}
-    metrics["g_learning_rate"] = optim.current_learning_rate(gen.opt_state)
-    metrics["d_learning_rate"] = optim.current_learning_rate(disc.opt_state)
+    metrics = pair.step_metrics(d_metrics, g_metrics, gen, disc)
     return state.replace_networks(gen=gen, disc=disc), metrics
 
 

@@ -45,7 +45,7 @@ import jax
 import jax.numpy as jnp
 
 from v101jax.algorithms.contract import Algorithm
-from v101jax.core import optim, precision
+from v101jax.core import precision
 from v101jax.core.errors import ConfigError
 from v101jax.core.inputs import take_inputs
 from v101jax.core.train_state import (
@@ -56,7 +56,7 @@ from v101jax.core.train_state import (
 )
 from v101jax.data import is_paired, num_classes, sample_shape
 from v101jax.data.pipeline import TOY_SOURCES
-from v101jax.gan import critic, losses
+from v101jax.gan import critic, losses, pair
 from v101jax.metrics import extractors, fashion_classifier
 from v101jax.models import stargan as nets
 
@@ -137,21 +137,14 @@ def init(config, rng, example_batch) -> MultiState:
     x = x[:1]
     g_vars = gen_model.init(g_key, x, jnp.zeros((1, k)), train=False)
     d_vars = disc_model.init(d_key, x, train=False)
-    num_steps = config.train.num_steps
-    gen = TrainState.create(
-        apply_fn=gen_model.apply,
-        params=g_vars["params"],
-        tx=optim.make_optimizer(config.optim, num_steps),
-        ema_decay=config.optim.ema_decay,
-        ema_warmup=config.optim.ema_warmup,
+    return pair.generator_and_discriminator(
+        config,
+        gen_model,
+        g_vars,
+        disc_model,
+        d_vars,
+        disc_updates_per_step=config.stargan.n_critic,
     )
-    disc = TrainState.create(
-        apply_fn=disc_model.apply,
-        params=d_vars["params"],
-        tx=optim.make_optimizer(config.d_optim, num_steps * config.stargan.n_critic),
-        ema_decay=0.0,  # only the generator is averaged
-    )
-    return MultiState(networks={"gen": gen, "disc": disc}, primary="gen")
 
 
 def translate(config, gen: TrainState, params, images, domains):
@@ -252,8 +245,6 @@ def discriminator_step(config, gen: TrainState, disc: TrainState, batch, rng):
     fake = jax.lax.stop_gradient(translate(config, gen, gen.params, x, targets))
     loss_fn = functools.partial(discriminator_loss, config, disc)
     disc, metrics, _ = gradient_step(disc, loss_fn, x, fake, source_domains, gp_key)
-    del metrics["learning_rate"]  # logged once per step, from the last update
-    metrics["d_grad_norm"] = metrics.pop("grad_norm")
     return disc, metrics
 
 
@@ -264,8 +255,6 @@ def generator_step(config, gen: TrainState, disc: TrainState, batch, rng):
     targets = target_domains(config, source_domains, rng)
     loss_fn = functools.partial(generator_loss, config, gen, disc)
     gen, metrics, _ = gradient_step(gen, loss_fn, x, source_domains, targets)
-    del metrics["learning_rate"]
-    metrics["g_grad_norm"] = metrics.pop("grad_norm")
     return gen, metrics
 
 
@@ -287,9 +276,7 @@ def train_step(config, state: MultiState, batch, rng):
         critic_update, disc, batch, s.n_critic, d_key, unroll=s.unroll_critic
     )
     gen, g_scalars = generator_step(config, gen, disc, last_slice, g_key)
-    metrics = {**d_scalars, **g_scalars}
-    metrics["g_learning_rate"] = optim.current_learning_rate(gen.opt_state)
-    metrics["d_learning_rate"] = optim.current_learning_rate(disc.opt_state)
+    metrics = pair.step_metrics(d_scalars, g_scalars, gen, disc)
     return state.replace_networks(gen=gen, disc=disc), metrics
 
 
