@@ -23,12 +23,8 @@ from v101jax.training.loop import example_batch, train_and_evaluate
 
 
 def _config(**fields):
-    config = load_config("configs/stylegan.py:smoke")
-    with config.unlocked():
-        for key, value in fields.items():
-            section, name = key.split(".")
-            config[section][name] = value
-    return config
+    """The smoke config with dotted overrides {"section.field": value}."""
+    return load_config("configs/stylegan.py:smoke", fields)
 
 
 @pytest.fixture(scope="module")
