@@ -28,6 +28,8 @@ setup(
         "pillow>=10",
         "scikit-learn>=1.4",
         "absl-py>=2",
+        # The sweep command's plot of a metric against the swept value.
+        "matplotlib>=3.8",
     ],
     extras_require={
         # scikit-image: reference PSNR/SSIM and the photos they are tested on.

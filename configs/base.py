@@ -115,7 +115,9 @@ def get_base_config() -> ml_collections.ConfigDict:
     sample.num_samples = 64  # the sample command's default
 
     config.distributed = dist = ml_collections.ConfigDict()
-    dist.num_processes = 1  # > 1 starts jax.distributed
+    # 0: jax.distributed from the environment (SLURM, Open MPI, Cloud TPU) when there is
+    # one, else a single process; 1: a single process; > 1: the two fields below.
+    dist.num_processes = 0
     dist.process_id = 0
     dist.coordinator_address = ""  # host:port of process 0
     return config

@@ -5,6 +5,9 @@ their leading axis; the train state is replicated. Each process feeds only its o
 the global batch (`jax.make_array_from_process_local_data`).
 """
 
+import importlib.util
+import os
+
 import jax
 import numpy as np
 from absl import logging
@@ -16,25 +19,60 @@ from v101jax.core.errors import ConfigError
 DATA_AXIS = "data"
 
 
-def initialize_distributed(dist_cfg) -> None:
-    """Starts jax.distributed when the config asks for more than one process."""
-    if dist_cfg.num_processes <= 1:
-        return
-    if not dist_cfg.coordinator_address:
+def detected_cluster(environ=None) -> str | None:
+    """The multi-process environment this process runs in, as jax.distributed.initialize()
+    would detect it without arguments, or None: "slurm" (a job step of more than one task),
+    "openmpi" (mpirun with more than one rank) or "cloud_tpu" (libtpu installed: a TPU VM,
+    whose workers the TPU metadata lists; a single-host VM is a cluster of one)."""
+    env = os.environ if environ is None else environ
+    slurm = ("SLURM_JOB_ID", "SLURM_STEP_NODELIST", "SLURM_PROCID", "SLURM_LOCALID")
+    if all(k in env for k in slurm) and int(env.get("SLURM_NTASKS", "1")) > 1:
+        return "slurm"
+    if "OMPI_MCA_orte_hnp_uri" in env and int(env.get("OMPI_COMM_WORLD_SIZE", "1")) > 1:
+        return "openmpi"
+    if "TPU_SKIP_MDS_QUERY" not in env and importlib.util.find_spec("libtpu"):
+        return "cloud_tpu"
+    return None
+
+
+def initialize_distributed(dist_cfg, environ=None) -> None:
+    """Starts jax.distributed when the run has more than one process.
+
+    distributed.num_processes > 1: from the explicit fields (local multi-process runs);
+    0 (the default): jax.distributed.initialize() with no arguments when `detected_cluster`
+    finds SLURM, Open MPI or a Cloud TPU VM, which fill in the fields themselves, else one
+    process; 1: one process whatever the environment.
+    """
+    kwargs = {}
+    if dist_cfg.num_processes < 0:
         raise ConfigError(
-            "distributed.coordinator_address (host:port of process 0) is required when "
-            "distributed.num_processes > 1"
+            f"distributed.num_processes={dist_cfg.num_processes}: 0 (detect), 1 or more"
         )
+    if dist_cfg.num_processes > 1:
+        if not dist_cfg.coordinator_address:
+            raise ConfigError(
+                "distributed.coordinator_address (host:port of process 0) is required when "
+                "distributed.num_processes > 1"
+            )
+        kwargs = {
+            "coordinator_address": dist_cfg.coordinator_address,
+            "num_processes": dist_cfg.num_processes,
+            "process_id": dist_cfg.process_id,
+        }
+        source = "the distributed fields"
+    elif dist_cfg.num_processes == 0:
+        source = detected_cluster(environ)
+        if source is None:
+            return
+    else:
+        return
     # Collectives between CPU devices of different processes go through gloo; the setting
     # does not affect GPU/TPU. (No backend query here: that would initialise XLA too early.)
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    jax.distributed.initialize(
-        coordinator_address=dist_cfg.coordinator_address,
-        num_processes=dist_cfg.num_processes,
-        process_id=dist_cfg.process_id,
-    )
+    jax.distributed.initialize(**kwargs)
     logging.info(
-        "jax.distributed: process %d of %d, %d local / %d global devices",
+        "jax.distributed (%s): process %d of %d, %d local / %d global devices",
+        source,
         jax.process_index(),
         jax.process_count(),
         jax.local_device_count(),

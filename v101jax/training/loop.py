@@ -26,7 +26,7 @@ from v101jax.core.errors import (
 )
 from v101jax.data import BatchIterator, is_unpaired, load_dataset
 from v101jax.data import example_batch as data_example_batch
-from v101jax.training import images, sampling
+from v101jax.training import images, sampling, sweep
 from v101jax.training.periodic import is_time
 from v101jax.training.progress import hms
 from v101jax.training.sampling import to_host
@@ -109,6 +109,7 @@ def train_and_evaluate(config, workdir: str):
         logging.info("training steps %d → %d in %s", start_step, num_steps, workdir)
     progress = _Progress(start_step, num_steps)
     step = start_step
+    final_train, final_eval = {}, {}  # the last logged scalars, for metrics.json
     try:
         while step < num_steps:
             state, metrics = train_steps(step)(state, next(batches), train_key)
@@ -124,6 +125,7 @@ def train_and_evaluate(config, workdir: str):
             if is_time(step, config.train.log_every, num_steps) or save:
                 scalars = _host_scalars(metrics)
                 _check_finite(scalars, step, last_saved, ckpt.directory)
+                final_train = dict(scalars)
                 if is_time(step, config.train.log_every, num_steps):
                     scalars.update(progress.report(step, scalars))
                     writer.write_scalars(
@@ -155,6 +157,7 @@ def train_and_evaluate(config, workdir: str):
                     sampler, state, eval_key, phase=algorithm.phase_of(config, step - 1)
                 )
                 writer.write_scalars(step, {f"eval/{k}": v for k, v in results.items()})
+                final_eval = dict(results)
             if stopping:
                 logging.warning(
                     "stop requested: saved step %d to %s; re-run to resume",
@@ -162,6 +165,10 @@ def train_and_evaluate(config, workdir: str):
                     ckpt.directory,
                 )
                 break
+        missing = not os.path.exists(os.path.join(workdir, sweep.METRICS_FILE))
+        if is_main and step >= num_steps and (step > start_step or missing):
+            # The run's final scalars: how a sweep knows it finished and what it collects.
+            sweep.write_metrics(workdir, step, num_steps, final_train, final_eval)
     finally:
         stop.restore()
         batches.close()
