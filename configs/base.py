@@ -84,6 +84,9 @@ def get_base_config() -> ml_collections.ConfigDict:
     train.log_every = 50
     train.checkpoint_every = 500  # 0 = only at the end (the last step always saves)
     train.keep_checkpoints = 3
+    # Several processes: every this many iterations they agree whether a SIGTERM/SIGINT
+    # reached any of them, and then all checkpoint that step (one small all-gather each).
+    train.stop_check_every = 10
     train.sample_every = 500  # 0 disables periodic sample grids
     train.num_sample_images = 64
 

@@ -97,7 +97,7 @@ def train_and_evaluate(config, workdir: str):
     )
     num_steps = config.train.num_steps
     last_saved = start_step if ckpt.all_steps() else None
-    stop = _StopSignal()
+    stop = _StopSignal(config.train.stop_check_every)
     if start_step >= num_steps:
         logging.info(
             "%s is already trained to step %d (train.num_steps=%d)",
@@ -115,8 +115,9 @@ def train_and_evaluate(config, workdir: str):
             state, metrics = train_steps(step)(state, next(batches), train_key)
             step += steps_per_call
             progress.tick(step)
-            # Read once: a signal arriving later in this iteration is handled at the next.
-            stopping = stop.requested
+            # Decided once per iteration, the same on every process: a signal arriving later
+            # in this iteration is handled at the next check.
+            stopping = stop.agreed()
             save = (
                 is_time(step, config.train.checkpoint_every, num_steps)
                 or step >= num_steps
@@ -381,16 +382,36 @@ class _Progress:
 
 
 class _StopSignal:
-    """SIGTERM/SIGINT → finish the current step, checkpoint, return (preemption-safe)."""
+    """SIGTERM/SIGINT → finish the current step, checkpoint, return (preemption-safe).
 
-    def __init__(self):
+    With several processes a signal may reach one of them only, or each at another step, and
+    a checkpoint is written by all together: every `check_every` iterations the processes
+    share their flags (one small all-gather), and all stop at that iteration if any was
+    signalled. One process reads its own flag every iteration.
+    """
+
+    def __init__(self, check_every: int):
         self.requested = False
+        self.check_every = max(1, check_every)
+        self._iterations = 0
         self._previous = {}
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
                 self._previous[sig] = signal.signal(sig, self._handle)
             except ValueError:  # not the main thread: leave signals alone
                 pass
+
+    def agreed(self) -> bool:
+        """Whether this iteration stops; call once per iteration on every process."""
+        self._iterations += 1
+        if jax.process_count() == 1:
+            return self.requested
+        if self._iterations % self.check_every:
+            return False
+        from jax.experimental import multihost_utils
+
+        flags = multihost_utils.process_allgather(np.int32(self.requested))
+        return bool(np.any(flags))
 
     def _handle(self, signum, frame):
         del frame
