@@ -12,8 +12,8 @@ demo: setup
 	$(PY) -m experiments.main --config=configs/ddim.py --workdir=runs/ddim
 
 lint: setup
-	$(PY) -m ruff check v101jax experiments configs tests benchmarks
-	$(PY) -m ruff format --check -q v101jax experiments configs tests benchmarks
+	$(PY) -m ruff check v101jax experiments configs tests benchmarks sweeps
+	$(PY) -m ruff format --check -q v101jax experiments configs tests benchmarks sweeps
 
 # Lint, then the test suite on two workers (pytest-xdist; a module's tests stay on one
 # worker so its fixtures are built once). pytest's exit code 5 ("no tests collected") is

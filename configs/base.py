@@ -123,6 +123,10 @@ def get_base_config() -> ml_collections.ConfigDict:
     dist.num_processes = 0
     dist.process_id = 0
     dist.coordinator_address = ""  # host:port of process 0
+    # Devices along the sharded-parameter axis (1 = data parallelism only): state arrays of
+    # at least fsdp_min_size elements are split over them (v101jax/core/parallel.py).
+    dist.fsdp = 1
+    dist.fsdp_min_size = 2**16
     return config
 
 

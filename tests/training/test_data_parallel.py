@@ -1,4 +1,5 @@
-"""Data parallelism: 8 fake CPU devices give the 1-device step; 2 processes agree."""
+"""Data parallelism: 8 fake CPU devices give the 1-device step, and the same with the state
+sharded over an fsdp axis of 4; 2 processes agree."""
 
 import json
 import os
@@ -91,3 +92,26 @@ def test_two_processes_train_identical_params_equal_to_one_process(tmp_path):
         np.testing.assert_allclose(p0[k], one[k], atol=2e-5, rtol=1e-4, err_msg=k)
     # Both processes wrote into the one checkpoint directory of the run.
     assert sorted(os.listdir(tmp_path / "multi" / "checkpoints")) == ["4"]
+
+
+def test_fsdp_step_equals_the_data_parallel_step_and_shards_the_state(tmp_path):
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
+    out = tmp_path / "fsdp.npz"
+    proc = subprocess.run(
+        [sys.executable, os.path.join(HERE, "fsdp_script.py"), str(out)],
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = np.load(out)
+    assert float(r["max_update"]) > 1e-4
+    assert float(r["max_diff"]) < 1e-6, float(r["max_diff"])
+    # fsdp 4: every array of ≥ 256 elements (all but the biases and Adam's counts) is split
+    # in four, and stays split after the step.
+    ratio = float(r["sharded_bytes"]) / float(r["plain_bytes"])
+    assert 0.25 <= ratio < 0.3, ratio
+    assert int(r["sharded_bytes_after_step"]) == int(r["sharded_bytes"])

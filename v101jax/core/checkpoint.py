@@ -88,11 +88,22 @@ class Checkpointer:
         self._manager.close()
 
 
+def sharding_function(sharding):
+    """`sharding` if it is a function of an array (its ShapeDtypeStruct), else the function
+    that gives that one Sharding to every array."""
+    return sharding if callable(sharding) else (lambda _: sharding)
+
+
 def abstract_train_state(init_fn, init_key, example, sharding):
-    """(abstract state, abstract checkpoint tree with `sharding`) without allocating params."""
+    """(abstract state, abstract checkpoint tree with `sharding`) without allocating params.
+
+    `sharding`: one Sharding for every array, or a function of an array's ShapeDtypeStruct
+    giving its Sharding (parallel.state_sharding).
+    """
+    sharding_of = sharding_function(sharding)
     abstract_state = jax.eval_shape(init_fn, init_key, example)
     abstract_tree = jax.tree.map(
-        lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding),
+        lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding_of(s)),
         abstract_state.checkpoint_tree(),
     )
     return abstract_state, abstract_tree

@@ -1,8 +1,13 @@
-"""Data parallelism over a device mesh, single- or multi-process.
+"""Data parallelism over a device mesh, single- or multi-process, with an optional axis of
+sharded parameters.
 
-One `Mesh` with a `data` axis spans every device of every process. Batches are sharded on
-their leading axis; the train state is replicated. Each process feeds only its own slice of
-the global batch (`jax.make_array_from_process_local_data`).
+One `Mesh` of axes (`data`, `fsdp`) spans every device of every process; `fsdp` has
+distributed.fsdp devices (1 = plain data parallelism). Batches are sharded on their leading
+axis over both axes. The train state is replicated, except that with fsdp > 1 every state
+array of at least distributed.fsdp_min_size elements (parameters, their EMA and optimiser
+moments alike) is split along its largest axis that fsdp divides (`state_sharding`); XLA
+gathers a layer's weights where the step needs them (ZeRO-3/FSDP). Each process feeds only
+its own slice of the global batch (`jax.make_array_from_process_local_data`).
 """
 
 import importlib.util
@@ -17,6 +22,7 @@ from jax.sharding import PartitionSpec as P
 from v101jax.core.errors import ConfigError
 
 DATA_AXIS = "data"
+FSDP_AXIS = "fsdp"
 
 
 def detected_cluster(environ=None) -> str | None:
@@ -80,10 +86,15 @@ def initialize_distributed(dist_cfg, environ=None) -> None:
     )
 
 
-def make_mesh(devices=None) -> Mesh:
-    """A 1-D mesh over `devices` (default: all devices of all processes)."""
+def make_mesh(devices=None, fsdp: int = 1) -> Mesh:
+    """A (data, fsdp) mesh over `devices` (default: all devices of all processes), `fsdp`
+    consecutive devices along the sharded-parameter axis."""
     devices = jax.devices() if devices is None else list(devices)
-    return Mesh(np.asarray(devices), (DATA_AXIS,))
+    if fsdp < 1 or len(devices) % fsdp:
+        raise ConfigError(
+            f"distributed.fsdp={fsdp} must be ≥ 1 and divide the {len(devices)} devices"
+        )
+    return Mesh(np.asarray(devices).reshape(-1, fsdp), (DATA_AXIS, FSDP_AXIS))
 
 
 def replicated(mesh: Mesh) -> NamedSharding:
@@ -91,8 +102,32 @@ def replicated(mesh: Mesh) -> NamedSharding:
 
 
 def batch_sharding(mesh: Mesh, leading_unsharded_axes: int = 0) -> NamedSharding:
-    """Shards axis `leading_unsharded_axes` of each array over the data axis."""
-    return NamedSharding(mesh, P(*([None] * leading_unsharded_axes), DATA_AXIS))
+    """Shards axis `leading_unsharded_axes` of each array over all devices (both axes)."""
+    return NamedSharding(
+        mesh, P(*([None] * leading_unsharded_axes), (DATA_AXIS, FSDP_AXIS))
+    )
+
+
+def state_sharding(mesh: Mesh, min_size: int):
+    """The sharding of each state array, as a function of its shape (for
+    `abstract_train_state` and jit): split along the largest axis the fsdp axis divides when
+    it has at least `min_size` elements and fsdp > 1, replicated otherwise."""
+    n = mesh.shape[FSDP_AXIS]
+    repl = replicated(mesh)
+
+    def sharding_of(leaf) -> NamedSharding:
+        shape = tuple(leaf.shape)
+        if n == 1 or int(np.prod(shape)) < min_size:
+            return repl
+        divisible = [i for i, d in enumerate(shape) if d % n == 0]
+        if not divisible:
+            return repl
+        axis = max(divisible, key=lambda i: shape[i])
+        spec = [None] * len(shape)
+        spec[axis] = FSDP_AXIS
+        return NamedSharding(mesh, P(*spec))
+
+    return sharding_of
 
 
 def check_batch_size(global_batch_size: int, mesh: Mesh) -> int:

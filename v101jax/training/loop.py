@@ -17,7 +17,12 @@ from absl import logging
 
 from v101jax.algorithms import get_algorithm
 from v101jax.core import parallel
-from v101jax.core.checkpoint import Checkpointer, abstract_train_state, restore_latest
+from v101jax.core.checkpoint import (
+    Checkpointer,
+    abstract_train_state,
+    restore_latest,
+    sharding_function,
+)
 from v101jax.core.errors import (
     CheckpointError,
     ConfigError,
@@ -42,9 +47,11 @@ def train_and_evaluate(config, workdir: str):
     if algorithm.first_stage is not None:
         # Once, outside jit: the first stage's config becomes part of this run's config.json.
         config = algorithm.first_stage.resolve(config)
-    mesh = parallel.make_mesh()
+    dist = config.distributed
+    mesh = parallel.make_mesh(fsdp=dist.fsdp)
     parallel.check_batch_size(config.data.batch_size, mesh)
     repl = parallel.replicated(mesh)
+    sharding_of = parallel.state_sharding(mesh, dist.fsdp_min_size)
     steps_per_call = config.train.steps_per_call
     data_sharding = parallel.batch_sharding(mesh, 1 if steps_per_call > 1 else 0)
 
@@ -53,8 +60,9 @@ def train_and_evaluate(config, workdir: str):
     example = example_batch(config)
     init_fn = functools.partial(algorithm.init, config)
     state = restore_or_init(
-        config, workdir, init_fn, init_key, example, repl, algorithm.first_stage
+        config, workdir, init_fn, init_key, example, sharding_of, algorithm.first_stage
     )
+    state_shardings = jax.tree.map(sharding_of, state)
     start_step = int(state.step)
     is_main = jax.process_index() == 0
     if is_main:
@@ -65,7 +73,7 @@ def train_and_evaluate(config, workdir: str):
     from clu import metric_writers
 
     writer = metric_writers.create_default_writer(workdir, just_logging=not is_main)
-    train_steps = PhasedSteps(algorithm, config, repl, data_sharding)
+    train_steps = PhasedSteps(algorithm, config, state_shardings, repl, data_sharding)
     # One compiled sampler per sample count (and phase), shared by the grids and evaluation.
     sampler = sampling.chunked_sampler(config, out_shardings=repl)
     held_out = sampling.HeldOut(config)
@@ -212,9 +220,10 @@ def restore_or_init(
                 f"config.init_from={config.init_from!r} holds no usable checkpoint"
             )
     if state is None:
-        state = jax.jit(init_fn, out_shardings=sharding)(init_key, example)
+        shardings = jax.tree.map(sharding_function(sharding), abstract_state)
+        state = jax.jit(init_fn, out_shardings=shardings)(init_key, example)
         if first_stage is not None:
-            state = jax.device_put(first_stage.load(config, state), sharding)
+            state = jax.device_put(first_stage.load(config, state), shardings)
     return state
 
 
@@ -250,8 +259,9 @@ class PhasedSteps:
     boundary.
     """
 
-    def __init__(self, algorithm, config, repl, data_sharding):
+    def __init__(self, algorithm, config, state_shardings, repl, data_sharding):
         self.algorithm, self.config = algorithm, config
+        self.state_shardings = state_shardings
         self.repl, self.data_sharding = repl, data_sharding
         self._compiled = {}
 
@@ -273,8 +283,8 @@ class PhasedSteps:
                 step_fn = fuse_steps(step_fn)
             self._compiled[phase] = jax.jit(
                 step_fn,
-                in_shardings=(self.repl, self.data_sharding, self.repl),
-                out_shardings=(self.repl, self.repl),
+                in_shardings=(self.state_shardings, self.data_sharding, self.repl),
+                out_shardings=(self.state_shardings, self.repl),
                 donate_argnums=(0,),
             )
         return self._compiled[phase]
