@@ -18,6 +18,7 @@ def get_base_config() -> ml_collections.ConfigDict:
     config.data = data = ml_collections.ConfigDict()
     # fashion_mnist (Debian package files) | fashion_edges (edge → garment pairs) |
     # fashion_domains (two unpaired classes) | tfds | digits | ring | grid | moons |
+    # image_folder (FOLDER/{split}/*.png|jpg|…, unlabelled) |
     # paired_folder (pix2pix's A | B files) | unpaired_folder (trainA/, trainB/) |
     # tfds_domains (a TFDS set with splits trainA, trainB, …: cycle_gan/horse2zebra)
     data.source = "fashion_mnist"
@@ -32,7 +33,12 @@ def get_base_config() -> ml_collections.ConfigDict:
     # Fashion-MNIST to 32×32 for networks that double from 4×4 (ProGAN, StyleGAN). Feature
     # extractors score the central, unpadded region.
     data.pad = 0
-    data.folder = ""  # paired_folder, unpaired_folder: the dataset's root folder
+    data.folder = ""  # image_folder, paired_folder, unpaired_folder: the dataset's root
+    # image_folder: read each batch's images when it is drawn instead of the whole set at
+    # start, for sets larger than memory; decoded by stream_workers processes (0: in the
+    # batch-preparing thread)
+    data.streaming = False
+    data.stream_workers = 2
     data.direction = "AtoB"  # paired_folder: AtoB (source = left half) or BtoA
     data.num_classes = 0  # tfds only: label classes (class-conditional models need it)
     # fashion_domains only: the Fashion-MNIST classes of domains A and B (sneaker ↔ ankle boot)

@@ -1,6 +1,8 @@
 """Images from local folders: a user's own data, in the layouts of the translation papers' code.
 
-  image folder     every PNG, JPEG, BMP, … file of one folder, in name order
+  image folder     every PNG, JPEG, BMP, … file of one folder, in name order; for
+                   generation `ROOT/{split}/` (data.source=image_folder), read whole or,
+                   with data.streaming, batch by batch
   aligned pairs    pix2pix's format: each file holds A | B side by side (A the left half);
                    `ROOT/{split}/` (train, val, test), e.g. facades or edges2shoes
   two domains      CycleGAN's format: `ROOT/{split}A/` and `ROOT/{split}B/`, unpaired
@@ -58,6 +60,26 @@ def resize_images(images, shape) -> np.ndarray:
     if isinstance(images, np.ndarray) and images.shape[1:] == tuple(shape):
         return images.astype(np.uint8)
     return np.stack([to_array(from_array(image), shape) for image in images])
+
+
+class _FolderReader:
+    """read(i): the i-th image of a folder as uint8 [H, W, C] of `shape`; a plain object, so
+    that worker processes can be sent it."""
+
+    def __init__(self, path: str, names: list[str], shape):
+        self.path, self.names, self.shape = path, names, tuple(shape)
+
+    def __call__(self, i: int) -> np.ndarray:
+        return to_array(
+            _open(os.path.join(self.path, self.names[i]), self.shape[2]), self.shape
+        )
+
+
+def image_reader(path: str, shape):
+    """(read, N) for folder `path`: read(i) is its i-th image in name order as uint8
+    [H, W, C] of `shape` (data.streaming's source, v101jax.data.streaming)."""
+    names = image_names(path)
+    return _FolderReader(path, names, shape), len(names)
 
 
 def read_image_folder(path: str, shape) -> tuple[np.ndarray, list[str]]:

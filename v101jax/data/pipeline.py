@@ -13,7 +13,7 @@ import threading
 import numpy as np
 
 from v101jax.core.errors import ConfigError, DataError
-from v101jax.data import edges, fashion_mnist, folders, toy
+from v101jax.data import edges, fashion_mnist, folders, streaming, toy
 
 TOY_SOURCES = ("ring", "grid", "moons")
 # Paired sources: batches {"source": input image, "target": its image in the other domain,
@@ -23,9 +23,17 @@ PAIRED_SOURCES = ("fashion_edges", "paired_folder")
 # independently of each other (CycleGAN's data).
 UNPAIRED_SOURCES = ("fashion_domains", "unpaired_folder", "tfds_domains")
 # Sources whose images take data.image_size and data.channels.
-SIZED_SOURCES = ("tfds", "paired_folder", "unpaired_folder", "tfds_domains")
+SIZED_SOURCES = (
+    "tfds",
+    "image_folder",
+    "paired_folder",
+    "unpaired_folder",
+    "tfds_domains",
+)
+# Sources that data.streaming reads batch by batch instead of whole.
+STREAMING_SOURCES = ("image_folder",)
 SOURCES = (
-    ("fashion_mnist", "tfds", "digits")
+    ("fashion_mnist", "tfds", "digits", "image_folder")
     + PAIRED_SOURCES
     + UNPAIRED_SOURCES
     + TOY_SOURCES
@@ -54,10 +62,18 @@ def sample_shape(data_cfg) -> tuple[int, ...]:
     return (size + 2 * pad, size + 2 * pad, channels)
 
 
-def pad_images(images: np.ndarray, pad: int) -> np.ndarray:
-    """[N, H, W, C] images with `pad` pixels of background (−1) on every side."""
+def _stored_shape(data_cfg) -> tuple[int, int, int]:
+    """A sized source's images as read, before data.pad: image_size² × channels."""
+    return (data_cfg.image_size, data_cfg.image_size, data_cfg.channels)
+
+
+def pad_images(images, pad: int):
+    """[N, H, W, C] images with `pad` pixels of background (−1) on every side (streamed
+    images are padded as each batch is read)."""
     if not pad:
         return images
+    if isinstance(images, streaming.LazyImages):
+        return images.padded(pad)
     return np.pad(
         images, ((0, 0), (pad, pad), (pad, pad), (0, 0)), constant_values=-1.0
     )
@@ -71,6 +87,7 @@ _NUM_CLASSES = {
     "unpaired_folder": 2,
     "tfds_domains": 2,
     "paired_folder": 1,  # no labels: 0 throughout
+    "image_folder": 1,
     "digits": 10,
     "ring": 8,
     "grid": 25,
@@ -172,6 +189,16 @@ def load_unpadded(data_cfg, *, seed: int = 0) -> dict[str, np.ndarray]:
     """
     source = data_cfg.source
     sample_shape(data_cfg)  # validates the name
+    # .get: configs saved before these fields existed read whole, as they were trained.
+    streamed = data_cfg.get("streaming", False)
+    workers = data_cfg.get("stream_workers", 0)
+    if streamed and source not in STREAMING_SOURCES:
+        raise ConfigError(
+            f"data.streaming reads {', '.join(STREAMING_SOURCES)}; data.source={source!r} "
+            "is read whole (set data.streaming=False)"
+        )
+    if workers < 0:
+        raise ConfigError(f"data.stream_workers={workers} must be ≥ 0")
     if source == "fashion_mnist":
         images, labels = fashion_mnist.load(data_cfg.fashion_mnist_dir, data_cfg.split)
         return {"x": _uint8_to_unit(images), "label": labels}
@@ -197,7 +224,7 @@ def load_unpadded(data_cfg, *, seed: int = 0) -> dict[str, np.ndarray]:
     if source == "tfds_domains":
         a, b = (_tfds_images(data_cfg, f"{data_cfg.split}{d}")[0] for d in "AB")
         return {"a": _uint8_to_unit(a), "b": _uint8_to_unit(b)}
-    if source in ("paired_folder", "unpaired_folder"):
+    if source in ("image_folder", "paired_folder", "unpaired_folder"):
         return _load_folder(data_cfg)
     make = {
         "ring": toy.ring_of_gaussians,
@@ -255,7 +282,17 @@ def _load_folder(data_cfg):
         raise ConfigError(
             f"data.source={data_cfg.source!r}: set data.folder to the dataset's root folder"
         )
-    shape = sample_shape(data_cfg)
+    shape = _stored_shape(data_cfg)
+    if data_cfg.source == "image_folder":
+        path = os.path.join(data_cfg.folder, data_cfg.split)
+        if data_cfg.streaming:
+            read, n = folders.image_reader(path, shape)
+            images = streaming.LazyImages(
+                read, n, shape, workers=data_cfg.stream_workers
+            )
+            return {"x": images, "label": np.zeros(n, np.int32)}
+        images, _ = folders.read_image_folder(path, shape)
+        return {"x": _uint8_to_unit(images), "label": np.zeros(len(images), np.int32)}
     if data_cfg.source == "unpaired_folder":
         a, b = folders.read_domains(data_cfg.folder, data_cfg.split, shape)
         return {"a": _uint8_to_unit(a), "b": _uint8_to_unit(b)}
@@ -303,7 +340,7 @@ def _tfds_images(data_cfg, split: str) -> tuple[np.ndarray, np.ndarray]:
             f"({type(e).__name__}: {str(e).splitlines()[0][:200]}); without internet, "
             "prepare it elsewhere and set data.tfds_data_dir, or use data.source=fashion_mnist"
         ) from e
-    shape = sample_shape(data_cfg)
+    shape = _stored_shape(data_cfg)
     if image_spec.shape[-1] != shape[-1]:
         raise ConfigError(
             f"data.channels={shape[-1]} but {data_cfg.tfds_name} images have "
@@ -455,6 +492,10 @@ class BatchIterator:
 
     def close(self):
         """Stops the background thread and waits for it: a thread still inside a device
-        transfer when the interpreter exits aborts the process."""
+        transfer when the interpreter exits aborts the process. Streamed images' worker
+        processes stop too."""
         self._stop.set()
         self._thread.join(timeout=60)
+        for array in self.dataset.values():
+            if isinstance(array, streaming.LazyImages):
+                array.close()

@@ -23,7 +23,7 @@ def dataset_tag(data_cfg, split: str) -> str:
     size = f"_{data_cfg.image_size}px" if source in SIZED_SOURCES else ""
     if source == "fashion_domains":
         name += "_" + "_".join(str(c) for c in data_cfg.domain_classes)
-    if source in ("paired_folder", "unpaired_folder"):
+    if source in ("image_folder", "paired_folder", "unpaired_folder"):
         # The folder's name and a digest of its full path: two folders never share a cache.
         folder = os.path.abspath(data_cfg.folder)
         digest = hashlib.sha1(folder.encode()).hexdigest()[:8]
