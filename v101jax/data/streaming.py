@@ -68,9 +68,8 @@ class LazyImages:
     def __getitem__(self, key) -> np.ndarray:
         if isinstance(key, int | np.integer):
             return self[np.asarray([key])][0]
-        indices = np.arange(self._num_images)[
-            key
-        ].tolist()  # slices, index arrays, masks
+        # Slices, index arrays and masks alike.
+        indices = np.arange(self._num_images)[key].tolist()
         if self._workers == 0:
             images = [self._read(i) for i in indices]
         else:
