@@ -157,6 +157,26 @@ def use_celeba(data, image_size: int, random_flip: bool = True) -> None:
     data.random_flip = random_flip
 
 
+def use_progressive_gan_training(config) -> None:
+    """What ProGAN's and StyleGAN's configs share: Fashion-MNIST padded to 32×32 (so the
+    networks double from 4×4) at batch 32, and the references' optimisers: Adam 1e-3 with β
+    (0, 0.99) and ε 1e-8 for G and D alike (config.d_optim a copy), G's weights averaged
+    with decay 0.999, D's never. The references average from the first step; the
+    (1 + t) / (10 + t) warm-up changes nothing after a few thousand steps and keeps short
+    runs' EMA off the random initial weights."""
+    config.data.pad = 2  # Fashion-MNIST 28 → 32
+    config.data.batch_size = 32
+    o = config.optim
+    o.learning_rate = 1e-3
+    o.b1 = 0.0
+    o.b2 = 0.99
+    o.eps = 1e-8
+    o.ema_decay = 0.999
+    o.ema_warmup = True
+    config.d_optim = o.copy_and_resolve_references()
+    config.d_optim.ema_decay = 0.0  # not read: D is never averaged
+
+
 def apply_smoke_training(config) -> None:
     """The smoke presets' shared part: two steps at batch 8 that pass through every phase of
     the loop (logging, checkpoint, 4-image sample grid). Used by the tests."""

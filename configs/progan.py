@@ -26,25 +26,12 @@ def get_config(arg=None):
     config = base.get_base_config()
     config.algorithm = "progan"
 
-    config.data.pad = 2  # Fashion-MNIST 28 → 32
-    config.data.batch_size = 32
+    base.use_progressive_gan_training(config)
     m = config.model
     m.name = "progan"
     m.widths = (64, 64, 64, 32)  # feature maps of each stage: 4, 8, 16, 32 px
     m.latent_dim = 128
     m.minibatch_std = 4  # D's minibatch-stddev group size (the reference's 4)
-
-    o = config.optim
-    o.learning_rate = 1e-3
-    o.b1 = 0.0
-    o.b2 = 0.99
-    o.eps = 1e-8
-    o.ema_decay = 0.999
-    # The reference averages from the first step; the (1 + t) / (10 + t) ramp changes nothing
-    # after a few thousand steps and keeps short runs' EMA off the random initial weights.
-    o.ema_warmup = True
-    config.d_optim = o.copy_and_resolve_references()
-    config.d_optim.ema_decay = 0.0  # not read: D is never averaged
 
     config.progan = p = base.ml_collections.ConfigDict()
     p.stable_steps = 1000  # steps of every stable phase (the first 4×4 one included)

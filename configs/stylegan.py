@@ -5,11 +5,11 @@
 
 An 8-layer mapping network z → w (learning-rate multiplier 0.01), synthesis from a learned
 constant with per-layer styles and noise, style mixing with probability 0.9, the non-saturating
-logistic loss with lazy R1 (every 16 D steps) or WGAN-GP (the demo's), w_avg tracked with β 0.995, truncation in the
-first 8 layers (the papers' ψ 0.7 with --truncation=0.7; the run's grids and evaluations use
-sample.truncation_psi, 1 = none, so that they show the full distribution); ProGAN's
-discriminator; Adam β (0, 0.99), G EMA (NVlabs/stylegan and stylegan2-ada-pytorch's
-defaults; v101jax/algorithms/stylegan.py).
+logistic loss with lazy R1 (every 16 D steps) or WGAN-GP (the demo's), w_avg tracked with
+β 0.995, truncation in the first 8 layers (the papers' ψ 0.7 with --truncation=0.7; the
+run's grids and evaluations use sample.truncation_psi, 1 = none, so that they show the full
+distribution); ProGAN's discriminator; Adam β (0, 0.99), G EMA (NVlabs/stylegan and
+stylegan2-ada-pytorch's defaults; v101jax/algorithms/stylegan.py).
 
 Presets (`--config=configs/stylegan.py:NAME`):
   (none)    CPU demo: Fashion-MNIST padded to 32×32 (data.pad 2), AdaIN styles, widths
@@ -45,8 +45,7 @@ def get_config(arg=None):
     config = base.get_base_config()
     config.algorithm = "stylegan"
 
-    config.data.pad = 2  # Fashion-MNIST 28 → 32
-    config.data.batch_size = 32
+    base.use_progressive_gan_training(config)
     m = config.model
     m.name = "stylegan"
     m.widths = (64, 64, 32, 16)  # channels of each level: 4, 8, 16, 32 px
@@ -58,16 +57,6 @@ def get_config(arg=None):
         "adain"  # adain (StyleGAN) | modulated (StyleGAN2's modulated convolution)
     )
     m.minibatch_std = 4  # D's minibatch-stddev group size
-
-    o = config.optim
-    o.learning_rate = 1e-3
-    o.b1 = 0.0
-    o.b2 = 0.99
-    o.eps = 1e-8
-    o.ema_decay = 0.999
-    o.ema_warmup = True  # short runs' EMA kept off the initial weights
-    config.d_optim = o.copy_and_resolve_references()
-    config.d_optim.ema_decay = 0.0  # not read: D is never averaged
 
     config.stylegan = s = base.ml_collections.ConfigDict()
     s.style_mixing = 0.9  # probability that an example mixes two latents' styles
@@ -116,7 +105,7 @@ def get_config(arg=None):
         m.mapping_layers = 2
         m.style = "modulated"
         m.minibatch_std = 32
-        o.learning_rate = config.d_optim.learning_rate = 2.5e-3
+        config.optim.learning_rate = config.d_optim.learning_rate = 2.5e-3
         s.style_mixing = 0.0
         s.r1_gamma = 0.01
         t.num_steps = 200_000
@@ -128,7 +117,7 @@ def get_config(arg=None):
         m.widths = (512, 512, 512, 512, 256, 128)  # 4 … 128 px
         m.latent_dim = m.w_dim = 512
         m.style = "modulated"
-        o.learning_rate = config.d_optim.learning_rate = 2e-3
+        config.optim.learning_rate = config.d_optim.learning_rate = 2e-3
         s.pl_weight = 2.0
         t.num_steps = 300_000
         t.log_every = 500
