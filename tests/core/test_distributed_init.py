@@ -88,9 +88,10 @@ def test_launch_scripts_parse(script):
     import os
     import subprocess
 
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from tests.training.commands import ROOT
+
     result = subprocess.run(
-        ["bash", "-n", os.path.join(repo, script)],
+        ["bash", "-n", os.path.join(ROOT, script)],
         check=False,
         capture_output=True,
         text=True,

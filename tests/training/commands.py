@@ -1,6 +1,7 @@
 """Running the project's commands from tests: `python -m experiments.X` at the repo root."""
 
 import os
+import socket
 import subprocess
 import sys
 
@@ -8,8 +9,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SMOKE = "configs/ddim.py:smoke"
 
 
-def run_module(module: str, *args, timeout=300) -> subprocess.CompletedProcess:
-    """`python -m module args…` from the repository root, output captured."""
+def run_module(
+    module: str, *args, timeout=300, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """`python -m module args…` from the repository root, output captured; `env` adds to
+    the environment."""
     return subprocess.run(
         [sys.executable, "-m", module, *args],
         check=False,
@@ -17,4 +21,12 @@ def run_module(module: str, *args, timeout=300) -> subprocess.CompletedProcess:
         text=True,
         cwd=ROOT,
         timeout=timeout,
+        env=None if env is None else {**os.environ, **env},
     )
+
+
+def free_port() -> int:
+    """A TCP port of this machine free at the time of the call (a coordinator's)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -4,12 +4,13 @@ step and exit 0, and the resumed run ends bitwise where an unbroken two-process 
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 import numpy as np
+
+from tests.training.commands import free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -25,15 +26,9 @@ OVERRIDES = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start_pair(workdir, out_prefix, logs):
     """Both processes of one two-process run; their stderr goes to logs[0], logs[1]."""
-    port = _free_port()
+    port = free_port()
     procs = []
     for pid in range(2):
         overrides = dict(

@@ -3,21 +3,22 @@ sharded over an fsdp axis of 4; 2 processes agree."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import numpy as np
 
+from tests.training.commands import free_port
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
-def test_one_step_on_8_devices_equals_one_step_on_1_device(tmp_path):
+def _on_8_devices(script: str, out):
+    """Runs tests/training/SCRIPT OUT on 8 fake CPU devices in a fresh process; its npz."""
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
-    out = tmp_path / "r.npz"
     proc = subprocess.run(
-        [sys.executable, os.path.join(HERE, "parallel_script.py"), str(out)],
+        [sys.executable, os.path.join(HERE, script), str(out)],
         env=env,
         check=False,
         capture_output=True,
@@ -26,18 +27,16 @@ def test_one_step_on_8_devices_equals_one_step_on_1_device(tmp_path):
         cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    r = np.load(out)
+    return np.load(out)
+
+
+def test_one_step_on_8_devices_equals_one_step_on_1_device(tmp_path):
+    r = _on_8_devices("parallel_script.py", tmp_path / "r.npz")
     assert int(r["num_devices"]) == 8 and int(r["shards"]) == 8
     # The update itself is ~1e-3 (Adam's first step is ±lr); the mean over a sharded batch
     # only reorders float32 sums, so parameters agree to rounding.
     assert float(r["max_update"]) > 1e-4
     assert float(r["max_diff"]) < 1e-5, float(r["max_diff"])
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_two_processes_train_identical_params_equal_to_one_process(tmp_path):
@@ -55,7 +54,7 @@ def test_two_processes_train_identical_params_equal_to_one_process(tmp_path):
         args = [sys.executable, script, "configs/ddpm.py:ring", str(workdir)]
         return args + [json.dumps(dict(overrides, **extra)), str(out)]
 
-    port = _free_port()
+    port = free_port()
     procs = []
     for pid in range(2):
         dist = {
@@ -95,19 +94,7 @@ def test_two_processes_train_identical_params_equal_to_one_process(tmp_path):
 
 
 def test_fsdp_step_equals_the_data_parallel_step_and_shards_the_state(tmp_path):
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
-    out = tmp_path / "fsdp.npz"
-    proc = subprocess.run(
-        [sys.executable, os.path.join(HERE, "fsdp_script.py"), str(out)],
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    r = np.load(out)
+    r = _on_8_devices("fsdp_script.py", tmp_path / "fsdp.npz")
     assert float(r["max_update"]) > 1e-4
     assert float(r["max_diff"]) < 1e-6, float(r["max_diff"])
     # fsdp 4: every array of ≥ 256 elements (all but the biases and Adam's counts) is split

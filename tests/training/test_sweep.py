@@ -5,15 +5,12 @@ finished points and finishes an unfinished one)."""
 import csv
 import itertools
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
+from tests.training.commands import run_module
 from v101jax.training import sweep
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def test_grid_is_every_combination_first_field_slowest():
@@ -101,9 +98,6 @@ def _sweep_command(tmp_path, *extra):
         "                   grid({'autoencoder.beta': [1.0, 4.0]}))\n"
     )
     return [
-        sys.executable,
-        "-m",
-        "experiments.sweep",
         "--config=configs/beta_vae.py:smoke",
         f"--sweep={definition}",
         f"--root={tmp_path / 'root'}",
@@ -111,16 +105,9 @@ def _sweep_command(tmp_path, *extra):
     ]
 
 
-def _run(command):
-    env = {**os.environ, "JAX_THREEFRY_PARTITIONABLE": "0"}
-    return subprocess.run(
-        command,
-        check=False,
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+def _run(args):
+    return run_module(
+        "experiments.sweep", *args, timeout=600, env={"JAX_THREEFRY_PARTITIONABLE": "0"}
     )
 
 
