@@ -109,16 +109,17 @@ def flag_args(point: dict) -> list[str]:
 
 def is_finished(workdir: str) -> bool:
     """Whether the run in `workdir` reached its train.num_steps (its metrics.json says so)."""
-    metrics = read_metrics(workdir)
-    return metrics is not None and metrics["step"] >= metrics["num_steps"]
+    return finished_metrics(workdir) is not None
 
 
-def read_metrics(workdir: str) -> dict | None:
+def finished_metrics(workdir: str) -> dict | None:
+    """The metrics.json of the run in `workdir` if it reached its train.num_steps."""
     path = os.path.join(workdir, METRICS_FILE)
     if not os.path.exists(path):
         return None
     with open(path) as f:
-        return json.load(f)
+        metrics = json.load(f)
+    return metrics if metrics["step"] >= metrics["num_steps"] else None
 
 
 def write_metrics(workdir: str, step: int, num_steps: int, train: dict, eval_: dict):
@@ -141,8 +142,8 @@ def collect(root: str, points: list[dict], names: list[str]) -> list[dict]:
     keys = varying_fields(points)
     rows = []
     for point, name in zip(points, names):
-        metrics = read_metrics(os.path.join(root, name))
-        if metrics is None or metrics["step"] < metrics["num_steps"]:
+        metrics = finished_metrics(os.path.join(root, name))
+        if metrics is None:
             continue
         row = {k: point.get(k) for k in keys}
         for section in ("eval", "train"):
