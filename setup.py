@@ -21,6 +21,10 @@ setup(
         "tensorflow-cpu>=2.21,<2.22",
         "tensorboard>=2.20",
         "tensorflow-datasets>=4.9.10,<5",
+        # TFDS's random-access ArrayRecord format (data.streaming of TFDS sets), and what TFDS
+        # needs to write such a set (importlib_resources is an undeclared TFDS import).
+        "array-record>=0.8",
+        "importlib_resources>=6",
         "einops>=0.8",
         # Adaptive ODE solvers for the probability-flow sampler and likelihoods.
         "diffrax>=0.7.2,<0.8",

@@ -1,6 +1,8 @@
 """Dataset loading from `config.data` and the deterministic, resumable batch iterator.
 
-All sources here fit in host memory, so a dataset is a dict of numpy arrays. The batch for
+A dataset is a dict of numpy arrays, or, for sources larger than memory (data.streaming:
+image folders, TFDS sets in ArrayRecord format), of arrays read as they are indexed
+(v101jax.data.streaming). The batch for
 global step s is a pure function of (seed, s): epoch e = s // steps_per_epoch is shuffled with
 `default_rng([seed, e])`, so a resumed run sees exactly the batches it would have seen, and
 each process takes only its own contiguous slice of every global batch.
@@ -13,7 +15,7 @@ import threading
 import numpy as np
 
 from v101jax.core.errors import ConfigError, DataError
-from v101jax.data import edges, fashion_mnist, folders, streaming, toy
+from v101jax.data import edges, fashion_mnist, folders, streaming, tfds_records, toy
 
 TOY_SOURCES = ("ring", "grid", "moons")
 # Paired sources: batches {"source": input image, "target": its image in the other domain,
@@ -31,7 +33,7 @@ SIZED_SOURCES = (
     "tfds_domains",
 )
 # Sources that data.streaming reads batch by batch instead of whole.
-STREAMING_SOURCES = ("image_folder",)
+STREAMING_SOURCES = ("image_folder", "tfds")
 SOURCES = (
     ("fashion_mnist", "tfds", "digits", "image_folder")
     + PAIRED_SOURCES
@@ -218,6 +220,15 @@ def load_unpadded(data_cfg, *, seed: int = 0) -> dict[str, np.ndarray]:
         }
     if source == "digits":
         return _load_digits(data_cfg.split)
+    if source == "tfds" and (streamed or tfds_records.is_array_record(data_cfg)):
+        # ArrayRecord sets are read record by record (TFDS reads them no other way); read
+        # whole unless streamed.
+        dataset = _tfds_streamed(data_cfg, data_cfg.split)
+        if streamed:
+            return dataset
+        whole = {k: np.asarray(v) for k, v in dataset.items()}
+        dataset["x"].close()
+        return whole
     if source == "tfds":
         images, labels = _tfds_images(data_cfg, data_cfg.split)
         return {"x": _uint8_to_unit(images), "label": labels}
@@ -309,6 +320,33 @@ def _load_folder(data_cfg):
     }
 
 
+def _tfds_streamed(data_cfg, split: str) -> dict:
+    """TFDS split `split` (ArrayRecord) as {"x": LazyImages, "label": LazyLabels or zeros}."""
+    builder_dir, n, channels, labelled = tfds_records.prepared_split(data_cfg, split)
+    shape = _stored_shape(data_cfg)
+    _check_tfds_channels(data_cfg, channels)
+    images = streaming.LazyImages(
+        tfds_records.ImageReader(builder_dir, split, shape),
+        n,
+        shape,
+        workers=data_cfg.stream_workers,
+    )
+    labels = (
+        streaming.LazyLabels(tfds_records.LabelReader(builder_dir, split), n)
+        if labelled
+        else np.zeros(n, np.int32)
+    )
+    return {"x": images, "label": labels}
+
+
+def _check_tfds_channels(data_cfg, channels: int):
+    if channels != data_cfg.channels:
+        raise ConfigError(
+            f"data.channels={data_cfg.channels} but {data_cfg.tfds_name} images have "
+            f"{channels}"
+        )
+
+
 def _tfds_images(data_cfg, split: str) -> tuple[np.ndarray, np.ndarray]:
     """(uint8-valued images [N, size, size, channels], int32 labels) of TFDS split `split`."""
     try:
@@ -341,11 +379,7 @@ def _tfds_images(data_cfg, split: str) -> tuple[np.ndarray, np.ndarray]:
             "prepare it elsewhere and set data.tfds_data_dir, or use data.source=fashion_mnist"
         ) from e
     shape = _stored_shape(data_cfg)
-    if image_spec.shape[-1] != shape[-1]:
-        raise ConfigError(
-            f"data.channels={shape[-1]} but {data_cfg.tfds_name} images have "
-            f"{image_spec.shape[-1]}"
-        )
+    _check_tfds_channels(data_cfg, image_spec.shape[-1])
     images = folders.resize_images(images, shape)
     # Sets without class labels (CelebA) get label 0 throughout.
     labels = (

@@ -103,3 +103,38 @@ class LazyImages:
     def __getstate__(self):
         # The process pool does not travel; it restarts on use.
         return {**self.__dict__, "_pool": None}
+
+
+class LazyLabels:
+    """Labels [N] int32, each read by `read(i)` → int when indexed (in the calling thread:
+    a label is a small part of a record)."""
+
+    def __init__(self, read, num_labels: int):
+        self._read = read
+        self._num_labels = num_labels
+
+    def __len__(self) -> int:
+        return self._num_labels
+
+    @property
+    def ndim(self) -> int:
+        return 1
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (self._num_labels,)
+
+    @property
+    def dtype(self):
+        return np.dtype(np.int32)
+
+    def __getitem__(self, key) -> np.ndarray:
+        if isinstance(key, int | np.integer):
+            return self[np.asarray([key])][0]
+        indices = np.arange(self._num_labels)[key].tolist()
+        return np.asarray([self._read(i) for i in indices], np.int32)
+
+    def __array__(self, dtype=None, copy=None):
+        del copy
+        y = self[:]
+        return y if dtype is None else y.astype(dtype)

@@ -91,8 +91,12 @@ def reference_statistics(
     real = load_images()
     extractor.check_images(real.shape[1:], f"the {tag} images")
     logging.info("computing reference statistics of %d %s images", len(real), tag)
+    # Slice by slice: a streamed split (v101jax.data.streaming) is read a batch at a time.
     summary = summarise(
-        extractor, [real], batch_size=batch_size, max_features=max_features
+        extractor,
+        (real[i : i + batch_size] for i in range(0, len(real), batch_size)),
+        batch_size=batch_size,
+        max_features=max_features,
     )
     os.makedirs(stats_dir, exist_ok=True)
     tmp = f"{path}.{os.getpid()}.tmp.npz"  # per process: several may write at once
