@@ -9,6 +9,8 @@ stabilisers, `config.model` the networks:
   gan.r1_gamma        γ of the R1 penalty (γ/2 · E‖∇D(x)‖²); 0 = off
   gan.n_critic        discriminator updates per generator update
   gan.unroll_critic   unroll those updates in the compiled program (else a lax.scan)
+  gan.unroll_steps    k > 0: unrolled GAN (Metz et al. 2017), G's loss taken through k
+                      look-ahead D updates, differentiated through (`lookahead_discriminator`)
   gan.real_label      one-sided label smoothing target (cross-entropy losses)
   gan.feature_matching  the generator matches D's mean features instead of the adversarial loss
   gan.conditioning    none | concat (cGAN) | projection (projection D) | acgan (class head)
@@ -119,6 +121,8 @@ def validate(config):
         )
     if g.n_critic < 1:
         raise ConfigError(f"gan.n_critic={g.n_critic} must be ≥ 1")
+    if g.get("unroll_steps", 0) < 0:
+        raise ConfigError(f"gan.unroll_steps={g.unroll_steps} must be ≥ 0 (0 = off)")
     if config.data.batch_size % g.n_critic:
         raise ConfigError(
             f"data.batch_size={config.data.batch_size} must be a multiple of "
@@ -202,15 +206,25 @@ def _latents_and_labels(config, rng, batch_size: int):
     return z, labels
 
 
-def discriminator_step(config, gen: TrainState, disc: TrainState, batch, rng):
-    """One discriminator update on a real batch and as many fresh generated examples."""
+def discriminator_step(
+    config, gen: TrainState, disc: TrainState, batch, rng, *, gen_params=None
+):
+    """One discriminator update on a real batch and as many fresh generated examples.
+
+    With `gen_params` (an unrolled GAN's look-ahead) the examples are G's at those
+    parameters and the updated discriminator is differentiable in them; otherwise G's own
+    parameters make them, as constants.
+    """
     g = config.gan
     real, labels = batch["x"], batch["label"]
     b = real.shape[0]
     fake_key, gp_key = jax.random.split(rng)
     z, fake_labels = _latents_and_labels(config, fake_key, b)
-    fake, _ = _apply(gen, gen.params, z, fake_labels, train=True)
-    fake = jax.lax.stop_gradient(fake)
+    if gen_params is None:
+        fake, _ = _apply(gen, gen.params, z, fake_labels, train=True)
+        fake = jax.lax.stop_gradient(fake)
+    else:
+        fake, _ = _apply(gen, gen_params, z, fake_labels, train=True)
 
     def loss_fn(params):
         # Real and generated examples in one call (D has no batch statistics to mix).
@@ -265,33 +279,64 @@ def discriminator_step(config, gen: TrainState, disc: TrainState, batch, rng):
     return disc, metrics
 
 
-def generator_step(config, gen: TrainState, disc: TrainState, batch, rng):
-    """One generator update against the (just updated) discriminator."""
+def lookahead_discriminator(
+    config, gen: TrainState, gen_params, disc: TrainState, batch, rng
+) -> TrainState:
+    """`disc` after gan.unroll_steps = k further updates against G at `gen_params`: the
+    unrolled GAN's U^k(θ_D) (Metz et al. 2017, eq. 6–7), differentiable in `gen_params`
+    through every update, its optimiser's included.
+
+    Each look-ahead update is an ordinary `discriminator_step` on the generator step's real
+    batch, with fresh generated examples (key i of `rng` for update i). The returned
+    discriminator only scores G's examples; the discriminator that trains keeps its own
+    updates.
+    """
+
+    def update(d, key):
+        return discriminator_step(config, gen, d, batch, key, gen_params=gen_params)[0]
+
+    keys = jax.random.split(rng, config.gan.unroll_steps)
+    if config.gan.unroll_critic:  # as the critic updates: in the program, or a scan
+        for key in keys:
+            disc = update(disc, key)
+        return disc
+    return jax.lax.scan(lambda d, key: (update(d, key), None), disc, keys)[0]
+
+
+def generator_loss(config, gen: TrainState, disc: TrainState, batch, rng, params):
+    """(G's loss at `params`, {"scalars", "model_state"}) against `disc`, or, with
+    gan.unroll_steps > 0, against its look-ahead (`lookahead_discriminator`)."""
     g = config.gan
     b = batch["x"].shape[0]
+    if g.get("unroll_steps", 0):
+        rng, unroll_key = jax.random.split(rng)
+        disc = lookahead_discriminator(config, gen, params, disc, batch, unroll_key)
     z, fake_labels = _latents_and_labels(config, rng, b)
+    fake, new_state = _apply(gen, params, z, fake_labels, train=True)
+    (scores, aux), _ = _apply(disc, disc.params, fake, fake_labels, train=False)
+    if g.feature_matching:
+        (_, real_aux), _ = _apply(
+            disc, disc.params, batch["x"], batch["label"], train=False
+        )
+        loss = losses.feature_matching_loss(
+            jax.lax.stop_gradient(real_aux["features"]), aux["features"]
+        )
+    else:
+        loss = losses.generator_loss(g.loss, scores)
+    scalars = {"g_adversarial_loss": loss}
+    if g.conditioning == "acgan":
+        class_loss = losses.classification_loss(aux["class_logits"], fake_labels)
+        loss = loss + g.aux_weight * class_loss
+        scalars["g_class_loss"] = class_loss
+    scalars["g_loss"] = loss
+    return loss, {"scalars": scalars, "model_state": new_state}
 
-    def loss_fn(params):
-        fake, new_state = _apply(gen, params, z, fake_labels, train=True)
-        (scores, aux), _ = _apply(disc, disc.params, fake, fake_labels, train=False)
-        if g.feature_matching:
-            (_, real_aux), _ = _apply(
-                disc, disc.params, batch["x"], batch["label"], train=False
-            )
-            loss = losses.feature_matching_loss(
-                jax.lax.stop_gradient(real_aux["features"]), aux["features"]
-            )
-        else:
-            loss = losses.generator_loss(g.loss, scores)
-        scalars = {"g_adversarial_loss": loss}
-        if g.conditioning == "acgan":
-            class_loss = losses.classification_loss(aux["class_logits"], fake_labels)
-            loss = loss + g.aux_weight * class_loss
-            scalars["g_class_loss"] = class_loss
-        scalars["g_loss"] = loss
-        return loss, {"scalars": scalars, "model_state": new_state}
 
-    gen, metrics, _ = gradient_step(gen, loss_fn)
+def generator_step(config, gen: TrainState, disc: TrainState, batch, rng):
+    """One generator update against the (just updated) discriminator."""
+    gen, metrics, _ = gradient_step(
+        gen, lambda params: generator_loss(config, gen, disc, batch, rng, params)
+    )
     return gen, metrics
 
 
