@@ -25,6 +25,11 @@ _NUM = flags.DEFINE_integer(
 _SAMPLER = flags.DEFINE_string("sampler", None, "Sampler (default: the run's).")
 _STEPS = flags.DEFINE_integer("steps", None, "Sampling steps (default: the run's).")
 _ETA = flags.DEFINE_float("eta", None, "DDIM η (default: the run's).")
+_SPACING = flags.DEFINE_string(
+    "spacing",
+    None,
+    "DDIM timestep spacing: uniform, quadratic, trailing (default: the run's).",
+)
 _GUIDANCE = flags.DEFINE_float(
     "guidance", None, "Classifier-free guidance scale (default: the run's)."
 )
@@ -73,6 +78,7 @@ def main(argv):
             ("sampler", _SAMPLER.value),
             ("steps", _STEPS.value),
             ("eta", _ETA.value),
+            ("spacing", _SPACING.value),
             ("guidance", _GUIDANCE.value),
             ("temperature", _TEMPERATURE.value),
             ("truncation", _TRUNCATION.value),

@@ -86,16 +86,12 @@ def test_ddpm_learns_all_modes_of_the_ring(trained):
     assert passes(samples, config.data.toy_std), (mass, inside, radius, loss)
 
 
-def test_ddim_samples_of_the_same_model_cover_the_ring(trained):
+@pytest.mark.parametrize("spacing", ["uniform", "trailing"])
+def test_ddim_samples_of_the_same_model_cover_the_ring(trained, spacing):
     config, state, _ = trained
-    samples = np.asarray(
-        diffusion.sample(
-            sampled_with(config, sampler="ddim", steps=100, eta=0.0),
-            state,
-            jax.random.PRNGKey(3),
-            4000,
-        )
-    )
+    sampled = sampled_with(config, sampler="ddim", steps=100, eta=0.0, spacing=spacing)
+    assert sampled.sample.timestep_spacing == spacing
+    samples = np.asarray(diffusion.sample(sampled, state, jax.random.PRNGKey(3), 4000))
     mass, inside, radius = mode_statistics(samples, config.data.toy_std)
     assert np.all(np.abs(mass - 0.125) < 0.05) and inside >= 0.8, (mass, inside, radius)
 

@@ -103,6 +103,7 @@ SAMPLE_FLAGS = {
     "sampler": "sampler",
     "steps": "num_steps",
     "eta": "eta",
+    "spacing": "timestep_spacing",
     "guidance": "guidance",
     "temperature": "temperature",
     "truncation": "truncation_psi",

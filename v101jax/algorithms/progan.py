@@ -29,7 +29,7 @@ from v101jax.algorithms.contract import Algorithm, check_no_inputs
 from v101jax.core.errors import ConfigError
 from v101jax.core.train_state import (
     MultiState,
-    TrainState,
+    fresh_optimizer_where,
     gradient_step,
     sampling_params,
 )
@@ -157,13 +157,6 @@ def to_full_resolution(config, images, stage: int):
     return images
 
 
-def _reset_at(start: bool, ts: TrainState) -> TrainState:
-    """`ts` with a fresh optimiser state where `start` (a traced bool) holds."""
-    fresh = ts.tx.init(ts.params)
-    opt_state = jax.tree.map(lambda f, o: jnp.where(start, f, o), fresh, ts.opt_state)
-    return ts.replace(opt_state=opt_state)
-
-
 def train_step(config, state: MultiState, batch, rng, *, phase: int):
     """One D update (WGAN-GP + drift), then one G update, at the phase's stage and α.
 
@@ -176,7 +169,10 @@ def train_step(config, state: MultiState, batch, rng, *, phase: int):
     alpha = alpha_at(config, phase, step)
     if fading and p.reset_optimizer:
         first = step == phase_start(config, phase)
-        gen, disc = _reset_at(first, gen), _reset_at(first, disc)
+        gen, disc = (
+            fresh_optimizer_where(first, gen),
+            fresh_optimizer_where(first, disc),
+        )
     d_key, gp_key, g_key = jax.random.split(jax.random.fold_in(rng, step), 3)
     real = reals_at(config, batch["x"], stage, alpha)
     b = real.shape[0]

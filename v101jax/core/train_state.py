@@ -78,6 +78,17 @@ class TrainState(flax.struct.PyTreeNode):
         return flax.serialization.from_state_dict(self, tree)
 
 
+def fresh_optimizer_where(start, state: TrainState) -> TrainState:
+    """`state` with a fresh optimiser state where `start` (a traced bool) holds: a new
+    training phase's reset inside one compiled step (ProGAN's resolutions, progressive
+    distillation's rounds)."""
+    fresh = state.tx.init(state.params)
+    opt_state = jax.tree.map(
+        lambda f, o: jnp.where(start, f, o), fresh, state.opt_state
+    )
+    return state.replace(opt_state=opt_state)
+
+
 def sampling_params(state: TrainState, use_ema: bool):
     """The parameters a sampler uses: the EMA average, or the raw parameters."""
     return state.ema_params if use_ema else state.params

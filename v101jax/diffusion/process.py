@@ -85,6 +85,19 @@ def prediction_target(schedule: DiscreteSchedule, prediction: str, x0, t, noise)
     )
 
 
+def x0_from_prediction(schedule: DiscreteSchedule, prediction: str, x_t, t, output):
+    """The x̂₀ implied by a network output under `prediction`."""
+    if prediction == "eps":
+        return predict_x0_from_eps(schedule, x_t, t, output)
+    if prediction == "x0":
+        return output
+    if prediction == "v":
+        return predict_x0_from_v(schedule, x_t, t, output)
+    raise ValueError(
+        f"prediction {prediction!r} is not one of: {', '.join(PREDICTIONS)}"
+    )
+
+
 def eps_from_prediction(schedule: DiscreteSchedule, prediction: str, x_t, t, output):
     """The ε̂ implied by a network output under `prediction`: what the samplers consume."""
     if prediction == "eps":

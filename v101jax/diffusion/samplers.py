@@ -67,7 +67,7 @@ def scan_updates(update, x_T, plan):
     return x
 
 
-SPACINGS = ("uniform", "quadratic")
+SPACINGS = ("uniform", "quadratic", "trailing")
 
 
 def ddim_timesteps(
@@ -78,6 +78,10 @@ def ddim_timesteps(
     uniform: evenly spaced from 0 to T−1 (all T when equal). quadratic: (linspace(0,
     sqrt(0.8·T), n))² truncated, as DDIM's reference code uses for CIFAR-10: dense at low
     noise, and starting at 0.8·T where the linear schedule's ᾱ is already ≈ 3e-4.
+    trailing: round(i·T/n) − 1 for i = 1 … n, the ends of n equal intervals of the T steps
+    (the last at T−1; diffusers' "trailing"). These grids nest: the grid of 2n holds the grid
+    of n at its even positions, so one step of an n-step sampler spans exactly two steps of
+    a 2n-step one, which progressive distillation needs.
     """
     if not 1 <= num_steps <= num_timesteps:
         raise ValueError(
@@ -87,6 +91,10 @@ def ddim_timesteps(
         if num_steps == 1:
             return np.array([num_timesteps - 1])
         return np.linspace(0, num_timesteps - 1, num_steps).round().astype(np.int32)
+    if spacing == "trailing":
+        return (
+            np.round(np.arange(1, num_steps + 1) * num_timesteps / num_steps) - 1
+        ).astype(np.int32)
     if spacing == "quadratic":
         squares = np.linspace(0, np.sqrt(num_timesteps * 0.8), num_steps) ** 2
         ts = squares.astype(np.int32)
