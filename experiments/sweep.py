@@ -69,21 +69,6 @@ def load_points(sweep_path: str) -> list[dict]:
     return points
 
 
-def launch_command(config_spec: str, workdir: str, shared: list[str], point: dict):
-    """The experiments.main command line of one point (shared overrides, then the point's)."""
-    from v101jax.training import sweep
-
-    return [
-        sys.executable,
-        "-m",
-        "experiments.main",
-        f"--config={config_spec}",
-        f"--workdir={workdir}",
-        *[f"--config.{kv}" for kv in shared],
-        *sweep.flag_args(point),
-    ]
-
-
 def _train(command: list[str], log_path: str) -> int:
     with open(log_path, "a") as log:
         return subprocess.run(
@@ -167,7 +152,9 @@ def main(argv):
         load_config(_CONFIG.value, {**shared, **point}, strict=True)
     root = _ROOT.value
     commands = {
-        name: launch_command(_CONFIG.value, os.path.join(root, name), _SET.value, point)
+        name: sweep.launch_command(
+            _CONFIG.value, os.path.join(root, name), _SET.value, point
+        )
         for point, name in zip(points, names)
     }
     if _ACTION.value == "print":

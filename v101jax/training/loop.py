@@ -34,6 +34,7 @@ from v101jax.data import example_batch as data_example_batch
 from v101jax.training import images, sampling, sweep
 from v101jax.training.periodic import is_time
 from v101jax.training.progress import hms
+from v101jax.training.resources import peak_memory
 from v101jax.training.sampling import to_host
 
 _EVAL_STREAM = 0x5EED  # fold_in constant that separates the eval key from the grid keys
@@ -118,6 +119,7 @@ def train_and_evaluate(config, workdir: str):
     progress = _Progress(start_step, num_steps)
     step = start_step
     final_train, final_eval = {}, {}  # the last logged scalars, for metrics.json
+    started = time.perf_counter()
     try:
         while step < num_steps:
             state, metrics = train_steps(step)(state, next(batches), train_key)
@@ -177,7 +179,12 @@ def train_and_evaluate(config, workdir: str):
         missing = not os.path.exists(os.path.join(workdir, sweep.METRICS_FILE))
         if is_main and step >= num_steps and (step > start_step or missing):
             # The run's final scalars: how a sweep knows it finished and what it collects.
-            sweep.write_metrics(workdir, step, num_steps, final_train, final_eval)
+            run = {
+                "from_step": start_step,
+                "seconds": time.perf_counter() - started,
+                **peak_memory(),
+            }
+            sweep.write_metrics(workdir, step, num_steps, final_train, final_eval, run)
     finally:
         stop.restore()
         batches.close()

@@ -24,6 +24,7 @@ import json
 import math
 import os
 import re
+import sys
 
 SEED = "seed"
 METRICS_FILE = "metrics.json"
@@ -107,6 +108,20 @@ def flag_args(point: dict) -> list[str]:
     return [f"--config.{k}={_text(v)}" for k, v in point.items()]
 
 
+def launch_command(config_spec: str, workdir: str, shared: list[str], point: dict):
+    """The experiments.main command line of one run (shared key=value overrides, then the
+    point's fields), for this interpreter."""
+    return [
+        sys.executable,
+        "-m",
+        "experiments.main",
+        f"--config={config_spec}",
+        f"--workdir={workdir}",
+        *[f"--config.{kv}" for kv in shared],
+        *flag_args(point),
+    ]
+
+
 def is_finished(workdir: str) -> bool:
     """Whether the run in `workdir` reached its train.num_steps (its metrics.json says so)."""
     return finished_metrics(workdir) is not None
@@ -122,13 +137,22 @@ def finished_metrics(workdir: str) -> dict | None:
     return metrics if metrics["step"] >= metrics["num_steps"] else None
 
 
-def write_metrics(workdir: str, step: int, num_steps: int, train: dict, eval_: dict):
-    """The run's final scalars, written by the training loop when it finishes."""
+def write_metrics(
+    workdir: str,
+    step: int,
+    num_steps: int,
+    train: dict,
+    eval_: dict,
+    run: dict | None = None,
+):
+    """The run's final scalars, written by the training loop when it finishes; `run`: what
+    the launch that finished cost (its first step, seconds, peak memory)."""
     record = {
         "step": int(step),
         "num_steps": int(num_steps),
         "train": {k: float(v) for k, v in train.items()},
         "eval": {k: float(v) for k, v in eval_.items()},
+        "run": dict(run or {}),
     }
     tmp = os.path.join(workdir, METRICS_FILE + ".tmp")
     with open(tmp, "w") as f:
