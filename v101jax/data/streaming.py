@@ -25,7 +25,35 @@ import multiprocessing
 import numpy as np
 
 
-class LazyImages:
+class _LazyArray:
+    """An array of `len()` rows read when indexed: by an int, a slice, an index array or a
+    mask, like numpy; subclasses give `shape`, `dtype` and `_rows(indices)`."""
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __getitem__(self, key) -> np.ndarray:
+        if isinstance(key, int | np.integer):
+            return self[np.asarray([key])][0]
+        # Slices, index arrays and masks alike.
+        indices = np.arange(len(self))[key].tolist()
+        if not indices:
+            return np.zeros((0,) + self.shape[1:], self.dtype)
+        return self._rows(indices)
+
+    def __array__(self, dtype=None, copy=None):
+        """Every row at once (for code that needs the whole set, e.g. a small held-out
+        split's reference statistics)."""
+        del copy
+        x = self[:]
+        return x if dtype is None else x.astype(dtype)
+
+
+class LazyImages(_LazyArray):
     """Images [N, H, W, C] as float32 in [-1, 1], each read by `read(i)` → uint8 [h, w, C]
     (already at the target size; a picklable callable when `workers` > 0), with `pad`
     pixels of −1 on every side."""
@@ -37,13 +65,6 @@ class LazyImages:
         self._pad = pad
         self._workers = max(0, workers)
         self._pool = None
-
-    def __len__(self) -> int:
-        return self._num_images
-
-    @property
-    def ndim(self) -> int:
-        return 4
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -65,11 +86,7 @@ class LazyImages:
             workers=self._workers,
         )
 
-    def __getitem__(self, key) -> np.ndarray:
-        if isinstance(key, int | np.integer):
-            return self[np.asarray([key])][0]
-        # Slices, index arrays and masks alike.
-        indices = np.arange(self._num_images)[key].tolist()
+    def _rows(self, indices: list[int]) -> np.ndarray:
         if self._workers == 0:
             images = [self._read(i) for i in indices]
         else:
@@ -79,20 +96,11 @@ class LazyImages:
                 )
             chunk = max(1, math.ceil(len(indices) / self._workers))
             images = list(self._pool.map(self._read, indices, chunksize=chunk))
-        if not images:
-            return np.zeros((0,) + self.shape[1:], np.float32)
         x = np.stack(images).astype(np.float32) / 127.5 - 1.0
         p = self._pad
         if p:
             x = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)), constant_values=-1.0)
         return x
-
-    def __array__(self, dtype=None, copy=None):
-        """Every image at once (for code that needs the whole set, e.g. a small held-out
-        split's reference statistics)."""
-        del copy
-        x = self[:]
-        return x if dtype is None else x.astype(dtype)
 
     def close(self):
         """Stops the worker processes (they restart if the images are read again)."""
@@ -105,20 +113,13 @@ class LazyImages:
         return {**self.__dict__, "_pool": None}
 
 
-class LazyLabels:
+class LazyLabels(_LazyArray):
     """Labels [N] int32, each read by `read(i)` → int when indexed (in the calling thread:
     a label is a small part of a record)."""
 
     def __init__(self, read, num_labels: int):
         self._read = read
         self._num_labels = num_labels
-
-    def __len__(self) -> int:
-        return self._num_labels
-
-    @property
-    def ndim(self) -> int:
-        return 1
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -128,13 +129,5 @@ class LazyLabels:
     def dtype(self):
         return np.dtype(np.int32)
 
-    def __getitem__(self, key) -> np.ndarray:
-        if isinstance(key, int | np.integer):
-            return self[np.asarray([key])][0]
-        indices = np.arange(self._num_labels)[key].tolist()
+    def _rows(self, indices: list[int]) -> np.ndarray:
         return np.asarray([self._read(i) for i in indices], np.int32)
-
-    def __array__(self, dtype=None, copy=None):
-        del copy
-        y = self[:]
-        return y if dtype is None else y.astype(dtype)
