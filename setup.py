@@ -34,15 +34,16 @@ setup(
         "absl-py>=2",
         # The sweep command's plot of a metric against the swept value.
         "matplotlib>=3.8",
+        # Its bundled photos (style transfer's offline images) and the tests' reference
+        # PSNR/SSIM.
+        "scikit-image>=0.24",
     ],
     extras_require={
-        # scikit-image: reference PSNR/SSIM and the photos they are tested on.
         # pytest-xdist: the suite runs on two workers to fit CI's time budget.
         "test": [
             "pytest>=8",
             "pytest-xdist>=3.6",
             "ruff==0.17.6",
-            "scikit-image>=0.24",
         ],
     },
 )

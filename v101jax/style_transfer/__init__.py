@@ -1,0 +1,1 @@
+"""Neural style transfer: Gatys et al.'s image optimisation (gatys.py)."""
