@@ -2,27 +2,17 @@
 algorithm, and build a state of the configured shapes (abstractly, without compiling); a
 second-stage config without its first stage names the missing field."""
 
-import glob
-import os
-
 import jax
 import pytest
 
 from benchmarks.common import load_config
+from tests import config_files
 from v101jax import algorithms
 from v101jax.core.errors import ConfigError
 from v101jax.training.loop import example_batch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIGS = sorted(
-    os.path.relpath(p, ROOT)
-    for p in glob.glob(os.path.join(ROOT, "configs", "*.py"))
-    # Shared-defaults modules (base.py, gan_base.py) are not runnable experiments.
-    if os.path.basename(p) != "__init__.py" and not p.endswith("base.py")
-)
 
-
-@pytest.mark.parametrize("path", CONFIGS)
+@pytest.mark.parametrize("path", config_files.TRAINING_CONFIGS)
 @pytest.mark.parametrize("preset", ["", "smoke"])
 def test_config_loads_locked_and_builds_a_state(path, preset):
     config = load_config(f"{path}:{preset}" if preset else path)

@@ -2,24 +2,15 @@
 route from a command's sampler flag to config.sample."""
 
 import dataclasses
-import glob
 import importlib
-import os
 
 import pytest
 
 from benchmarks.common import load_config
+from tests import config_files
 from v101jax import algorithms
 from v101jax.algorithms import contract
 from v101jax.core.errors import ConfigError
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# Runnable configs: every configs/*.py with a get_config (the *_base.py files are shared parts).
-CONFIGS = sorted(
-    os.path.relpath(p, ROOT)
-    for p in glob.glob(os.path.join(ROOT, "configs", "*.py"))
-    if not p.endswith(("base.py", "__init__.py"))
-)
 
 
 @pytest.mark.parametrize("name", sorted(algorithms.REGISTRY))
@@ -58,7 +49,12 @@ def test_contract_violations_are_found():
     )
 
 
-@pytest.mark.parametrize("spec", CONFIGS)
+def test_command_configs_are_the_configs_without_an_algorithm():
+    for spec in config_files.COMMAND_CONFIGS:
+        assert "algorithm" not in load_config(spec)
+
+
+@pytest.mark.parametrize("spec", config_files.TRAINING_CONFIGS)
 def test_every_config_defines_the_sample_fields_its_algorithm_reads(spec):
     config = load_config(spec)
     algorithm = algorithms.get_algorithm(config.algorithm)

@@ -38,6 +38,7 @@ def teacher_samples(config, state, num_steps):
 def student_config(teacher_config, **fields):
     config = distill_configs.get_config("ring")
     with config.unlocked():
+        config.distill.teacher = teacher_config.copy_and_resolve_references()
         for section in pd.NETWORK_SECTIONS:
             config[section] = teacher_config[section].copy_and_resolve_references()
         for key, value in fields.items():

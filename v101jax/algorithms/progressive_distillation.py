@@ -134,6 +134,9 @@ def init(config, rng, example_batch) -> MultiState:
     """The student (the teacher's network, its optimiser and EMA) and a frozen copy of its
     parameters as the teacher, until `load_teacher` fills in the trained ones."""
     validate(config)
+    first_stage.resolved(
+        config, "distill", "teacher"
+    )  # names the field when unresolved
     # With a reset per round the optimiser's schedule spans one round.
     round_config = config.copy_and_resolve_references()
     if config.distill.reset_optimizer:
