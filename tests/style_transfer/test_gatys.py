@@ -158,7 +158,7 @@ def test_gatys_pulls_the_images_gram_matrices_to_the_styles():
     assert last["style"] < first["style"] / 20, (first, last)
     before = _gram_distance(config, content, style)
     after = _gram_distance(config, result, style)
-    assert after < before / 10, (before, after)
+    assert after < before / 5, (before, after)
     # The content term keeps it from becoming the style: still closer to the content.
     assert np.mean((result - content) ** 2) < np.mean((style - content) ** 2)
     assert [step for step, _ in history] == [0, 100, 200]
