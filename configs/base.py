@@ -20,7 +20,8 @@ def get_base_config() -> ml_collections.ConfigDict:
     # fashion_domains (two unpaired classes) | tfds | digits | ring | grid | moons |
     # image_folder (FOLDER/{split}/*.png|jpg|…, unlabelled) |
     # paired_folder (pix2pix's A | B files) | unpaired_folder (trainA/, trainB/) |
-    # tfds_domains (a TFDS set with splits trainA, trainB, …: cycle_gan/horse2zebra)
+    # tfds_domains (a TFDS set with splits trainA, trainB, …: cycle_gan/horse2zebra) |
+    # photos | photo_pairs (crops of photos; super-resolution pairs; see data.photo_set)
     data.source = "fashion_mnist"
     data.fashion_mnist_dir = "/usr/share/datasets/fashion-mnist"
     data.tfds_name = "fashion_mnist"  # used when source is tfds or tfds_domains
@@ -40,6 +41,14 @@ def get_base_config() -> ml_collections.ConfigDict:
     data.streaming = False
     data.stream_workers = 2
     data.direction = "AtoB"  # paired_folder: AtoB (source = left half) or BtoA
+    # photos (crops) and photo_pairs (low-resolution crop → crop, for super-resolution):
+    # bundled (scikit-image's photos: a fixed train split and five held out as "test") |
+    # folder (data.folder/{split}/, images of any size) | tfds (data.tfds_name, e.g.
+    # div2k/bicubic_x4: its "hr" images). Crops of data.image_size every crop_stride
+    # pixels; data.channels 1 = luminance Y (BT.601), 3 = RGB.
+    data.photo_set = "bundled"
+    data.crop_stride = 14
+    data.downscale = 3  # photo_pairs: the scale factor (bicubic, v101jax.data.photos)
     data.num_classes = 0  # tfds only: label classes (class-conditional models need it)
     # fashion_domains only: the Fashion-MNIST classes of domains A and B (sneaker ↔ ankle boot)
     data.domain_classes = (7, 9)

@@ -17,6 +17,7 @@ from v101jax.algorithms import (
     score_sde,
     stargan,
     stylegan,
+    super_resolution,
     vqvae,
     vqvae_prior,
 )
@@ -37,6 +38,7 @@ REGISTRY: dict[str, Algorithm] = {
         score_sde,
         stargan,
         stylegan,
+        super_resolution,
         vqvae,
         vqvae_prior,
     )

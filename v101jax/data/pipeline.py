@@ -15,12 +15,23 @@ import threading
 import numpy as np
 
 from v101jax.core.errors import ConfigError, DataError
-from v101jax.data import edges, fashion_mnist, folders, streaming, tfds_records, toy
+from v101jax.data import (
+    edges,
+    fashion_mnist,
+    folders,
+    photos,
+    streaming,
+    tfds_records,
+    toy,
+)
 
 TOY_SOURCES = ("ring", "grid", "moons")
 # Paired sources: batches {"source": input image, "target": its image in the other domain,
 # "label"}, for image-to-image translation.
-PAIRED_SOURCES = ("fashion_edges", "paired_folder")
+# photo_pairs: "source" a low-resolution crop (1/data.downscale of the target's size).
+PAIRED_SOURCES = ("fashion_edges", "paired_folder", "photo_pairs")
+# Crops of photos (v101jax.data.photos): photos for style transfer, photo_pairs for SR.
+PHOTO_SOURCES = ("photos", "photo_pairs")
 # Unpaired sources: batches {"a": images of domain A, "b": images of domain B}, drawn
 # independently of each other (CycleGAN's data).
 UNPAIRED_SOURCES = ("fashion_domains", "unpaired_folder", "tfds_domains")
@@ -31,11 +42,11 @@ SIZED_SOURCES = (
     "paired_folder",
     "unpaired_folder",
     "tfds_domains",
-)
+) + PHOTO_SOURCES
 # Sources that data.streaming reads batch by batch instead of whole.
 STREAMING_SOURCES = ("image_folder", "tfds")
 SOURCES = (
-    ("fashion_mnist", "tfds", "digits", "image_folder")
+    ("fashion_mnist", "tfds", "digits", "image_folder", "photos")
     + PAIRED_SOURCES
     + UNPAIRED_SOURCES
     + TOY_SOURCES
@@ -47,9 +58,10 @@ def sample_shape(data_cfg) -> tuple[int, ...]:
     the shape of its target images (what a model generates); data.pad included."""
     source = data_cfg.source
     pad = data_cfg.pad
-    if pad < 0 or (pad and source in TOY_SOURCES):
+    if pad < 0 or (pad and source in TOY_SOURCES + PHOTO_SOURCES):
         raise ConfigError(
-            f"data.pad={pad} must be ≥ 0, and 0 for 2-D points (data.source={source!r})"
+            f"data.pad={pad} must be ≥ 0, and 0 for 2-D points and photo crops "
+            f"(data.source={source!r})"
         )
     if source in ("fashion_mnist", "fashion_edges", "fashion_domains"):
         size, channels = 28, 1
@@ -90,6 +102,8 @@ _NUM_CLASSES = {
     "tfds_domains": 2,
     "paired_folder": 1,  # no labels: 0 throughout
     "image_folder": 1,
+    "photos": 1,
+    "photo_pairs": 1,
     "digits": 10,
     "ring": 8,
     "grid": 25,
@@ -136,13 +150,27 @@ def batch_spec(data_cfg) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     shape = sample_shape(data_cfg)
     if is_paired(data_cfg):
         return {
-            "source": (shape, np.float32),
+            "source": (source_shape(data_cfg), np.float32),
             "target": (shape, np.float32),
             "label": ((), np.int32),
         }
     if is_unpaired(data_cfg):
         return {"a": (shape, np.float32), "b": (shape, np.float32)}
     return {"x": (shape, np.float32), "label": ((), np.int32)}
+
+
+def source_shape(data_cfg) -> tuple[int, ...]:
+    """Shape of a paired source's input images: the targets' shape, except photo_pairs'
+    low-resolution crops (1/data.downscale of the size)."""
+    shape = sample_shape(data_cfg)
+    if data_cfg.source != "photo_pairs":
+        return shape
+    scale = data_cfg.downscale
+    if scale < 2 or shape[0] % scale:
+        raise ConfigError(
+            f"data.downscale={scale} must be ≥ 2 and divide data.image_size={shape[0]}"
+        )
+    return (shape[0] // scale, shape[1] // scale, shape[2])
 
 
 def real_images(data_cfg, dataset: dict[str, np.ndarray]) -> np.ndarray:
@@ -237,6 +265,8 @@ def load_unpadded(data_cfg, *, seed: int = 0) -> dict[str, np.ndarray]:
         return {"a": _uint8_to_unit(a), "b": _uint8_to_unit(b)}
     if source in ("image_folder", "paired_folder", "unpaired_folder"):
         return _load_folder(data_cfg)
+    if source in PHOTO_SOURCES:
+        return _load_photo_crops(data_cfg)
     make = {
         "ring": toy.ring_of_gaussians,
         "grid": toy.grid_of_gaussians,
@@ -317,6 +347,28 @@ def _load_folder(data_cfg):
         "source": _uint8_to_unit(source),
         "target": _uint8_to_unit(target),
         "label": np.zeros(len(source), np.int32),
+    }
+
+
+def _load_photo_crops(data_cfg) -> dict[str, np.ndarray]:
+    """Crops of data.photo_set's photos (v101jax.data.photos): {"x"} for photos, the
+    degraded crops as "source" and the crops as "target" for photo_pairs."""
+    source_shape(data_cfg)  # validates data.downscale
+    scale = data_cfg.downscale if data_cfg.source == "photo_pairs" else 1
+    high, low = photos.photo_crops(
+        photos.photo_set(data_cfg, data_cfg.split),
+        data_cfg.image_size,
+        data_cfg.crop_stride,
+        data_cfg.channels,
+        scale,
+    )
+    labels = np.zeros(len(high), np.int32)
+    if low is None:
+        return {"x": _uint8_to_unit(high), "label": labels}
+    return {
+        "source": _uint8_to_unit(low),
+        "target": _uint8_to_unit(high),
+        "label": labels,
     }
 
 

@@ -69,3 +69,37 @@ def ssim(a, b, data_range: float = 2.0):
         (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2)
     )
     return jnp.mean(ssim_map, axis=(1, 2, 3))
+
+
+def luma(images):
+    """Images in [-1, 1] [N, H, W, C] → the luminance Y [N, H, W, 1] on the 0–255 scale the
+    SR papers score: each pixel first quantised to 8 bits (the image as written), then, for
+    RGB, Y of ITU-R BT.601 (MATLAB's rgb2ycbcr, in [16, 235]); one channel is Y already."""
+    levels = jnp.clip(
+        jnp.round((jnp.asarray(images, jnp.float32) + 1.0) * 127.5), 0, 255
+    )
+    if levels.shape[-1] == 1:
+        return levels
+    weights = jnp.asarray([65.481, 128.553, 24.966], jnp.float32) / 255.0
+    return 16.0 + jnp.einsum("nhwc,c->nhw", levels, weights)[..., None]
+
+
+def luma_scores(images, targets, border: int) -> dict:
+    """{"psnr": dB, "ssim", "mse"} per image [N] on Y (`luma`, 0–255) with `border` pixels
+    cropped on every side (the scale factor, by convention); SSIM where the crop is at least
+    11×11."""
+    if images.shape != targets.shape:
+        raise ValueError(f"images {images.shape} and targets {targets.shape} differ")
+    a, b = luma(images), luma(targets)
+    if border:
+        a, b = (
+            a[:, border:-border, border:-border],
+            b[:, border:-border, border:-border],
+        )
+    scores = {
+        "psnr": psnr(a, b, data_range=255.0),
+        "mse": jnp.mean((a - b) ** 2, axis=(1, 2, 3)),
+    }
+    if min(a.shape[1:3]) >= 2 * int(_TRUNCATE * _SIGMA + 0.5) + 1:
+        scores["ssim"] = ssim(a, b, data_range=255.0)
+    return scores

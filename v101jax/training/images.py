@@ -48,14 +48,21 @@ def scatter_image(
 
 def image_inputs(inputs, samples_shape) -> list[np.ndarray]:
     """The image arrays of a sampler's `inputs` dict that can be shown beside its samples:
-    [N, H, W, C'] arrays with the samples' N, H and W (sorted by key; grey ones repeated to
-    the samples' C channels). Labels and other inputs are skipped."""
+    [N, H, W, C'] arrays with the samples' N, H and W, or smaller by one integer factor
+    (super-resolution's low-resolution inputs, shown enlarged pixel by pixel); sorted by
+    key, grey ones repeated to the samples' C channels. Labels and other inputs are
+    skipped."""
     n, h, w, c = samples_shape
     shown = []
     for key in sorted(inputs or {}):
         value = np.asarray(inputs[key])
-        if value.ndim != 4 or value.shape[:3] != (n, h, w):
+        if value.ndim != 4 or value.shape[0] != n:
             continue
+        factor = h // value.shape[1] if 0 < value.shape[1] <= h else 0
+        if not factor or h % factor or value.shape[1:3] != (h // factor, w // factor):
+            continue
+        if factor > 1:  # nearest neighbour: the input's pixels as they are
+            value = value.repeat(factor, axis=1).repeat(factor, axis=2)
         if value.shape[-1] == 1 and c > 1:
             value = np.repeat(value, c, axis=-1)
         if value.shape[-1] == c:
