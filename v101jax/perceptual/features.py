@@ -11,11 +11,15 @@ statistics (Ustyuzhaninov et al. 2017; He, Wang & Hopcroft 2016): He-normal weig
 layer's activations at one scale through the depth, the per-layer normalisation such networks
 need. Everything made with one says so in its label (`FeatureNetwork.label`), since its
 numbers and images are not VGG's.
+
+A training algorithm keeps `FeatureNetwork.params` in its state (frozen) and applies them
+with the module from `feature_module`, which reads no file, inside its jitted step.
 """
 
 import dataclasses
 import os
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -37,21 +41,32 @@ class FeatureNetwork:
     apply: Callable  # images [B, H, W, C] in [-1, 1] → {layer: features}
     label: str  # what made the features, for figures and tables
     is_vgg: bool  # False for the random fallback
+    # The parameter-free module and its parameters, for algorithms that keep the parameters
+    # in their state (frozen, not jit-captured constants) and call
+    # module.apply({"params": params}, images); `apply` is that call with these parameters.
+    module: vgg.VGGFeatures
+    params: Any
 
 
-def feature_network(perceptual_cfg, layers) -> FeatureNetwork:
-    """The network of `perceptual_cfg` returning `layers` (names of v101jax.models.vgg)."""
+def _depth(perceptual_cfg) -> int:
     name = perceptual_cfg.network
     if name not in NETWORKS:
         raise ConfigError(
             f"perceptual.network={name!r} is not one of: {', '.join(NETWORKS)}"
         )
+    return 19 if name.endswith("19") else 16
+
+
+def feature_module(perceptual_cfg, layers) -> vgg.VGGFeatures:
+    """The module of `perceptual_cfg` returning `layers` (names of v101jax.models.vgg),
+    validated, without parameters: cheap (reads no file), so a jitted step can rebuild it
+    and apply the parameters its state holds."""
+    depth = _depth(perceptual_cfg)
     if perceptual_cfg.pooling not in vgg.POOLINGS:
         raise ConfigError(
             f"perceptual.pooling={perceptual_cfg.pooling!r} is not one of: "
             f"{', '.join(vgg.POOLINGS)}"
         )
-    depth = 19 if name.endswith("19") else 16
     order = vgg.layer_names(depth)
     unknown = [layer for layer in layers if layer not in order]
     if unknown:
@@ -59,9 +74,16 @@ def feature_network(perceptual_cfg, layers) -> FeatureNetwork:
             f"VGG-{depth} has no layer {', '.join(unknown)} (layers: {order[0]} … "
             f"{order[-1]}, e.g. relu4_2)"
         )
-    module = vgg.VGGFeatures(
+    return vgg.VGGFeatures(
         layers=tuple(layers), depth=depth, pooling=perceptual_cfg.pooling
     )
+
+
+def feature_network(perceptual_cfg, layers) -> FeatureNetwork:
+    """The network of `perceptual_cfg` returning `layers` (names of v101jax.models.vgg)."""
+    name = perceptual_cfg.network
+    module = feature_module(perceptual_cfg, layers)
+    depth = module.depth
     example = jnp.zeros((1, 32, 32, 3), jnp.float32)
     if name.startswith("random_"):
         params = module.init(jax.random.PRNGKey(perceptual_cfg.seed), example)["params"]
@@ -80,5 +102,9 @@ def feature_network(perceptual_cfg, layers) -> FeatureNetwork:
         return module.apply({"params": params}, images)
 
     return FeatureNetwork(
-        apply=apply, label=label, is_vgg=not name.startswith("random_")
+        apply=apply,
+        label=label,
+        is_vgg=not name.startswith("random_"),
+        module=module,
+        params=params,
     )
