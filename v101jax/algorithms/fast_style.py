@@ -40,7 +40,7 @@ import numpy as np
 from v101jax.algorithms.contract import Algorithm
 from v101jax.core import precision
 from v101jax.core.errors import ConfigError
-from v101jax.core.inputs import take_inputs
+from v101jax.core.inputs import source_images
 from v101jax.core.optim import make_optimizer
 from v101jax.core.train_state import (
     MultiState,
@@ -260,17 +260,9 @@ def sample(config, state: MultiState, rng, num_samples: int, *, inputs=None):
     [-1, 1]. Deterministic (`rng` unused); EMA weights when config.sample.use_ema (equal to
     the raw weights unless optim.ema_decay > 0)."""
     del rng
-    (source,) = take_inputs(config, inputs, "source")
-    if source is None:
-        raise ConfigError(
-            "fast_style stylises images: sample needs inputs={'source': content images "
-            "[N, H, W, 3]} (grids and evaluations take them from the held-out split)"
-        )
-    if source.ndim != 4 or source.shape[0] != num_samples:
-        raise ConfigError(
-            f"inputs['source'] has shape {tuple(source.shape)}; expected "
-            f"{num_samples} images [{num_samples}, H, W, 3]"
-        )
+    source = source_images(
+        config, inputs, num_samples, does="stylises images", what="content images"
+    )
     return stylize(config, state, source)
 
 

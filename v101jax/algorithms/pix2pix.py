@@ -29,7 +29,7 @@ import jax.numpy as jnp
 from v101jax.algorithms.contract import Algorithm
 from v101jax.core import precision
 from v101jax.core.errors import ConfigError
-from v101jax.core.inputs import take_inputs
+from v101jax.core.inputs import source_images
 from v101jax.core.train_state import (
     MultiState,
     TrainState,
@@ -187,17 +187,7 @@ def sample(config, state: MultiState, rng, num_samples: int, *, inputs=None):
     to the raw weights unless optim.ema_decay > 0).
     """
     del rng
-    (source,) = take_inputs(config, inputs, "source")
-    if source is None:
-        raise ConfigError(
-            "pix2pix translates images: sample needs inputs={'source': images [N, H, W, C]} "
-            "(grids and evaluations take them from the held-out split)"
-        )
-    if source.ndim != 4 or source.shape[0] != num_samples:
-        raise ConfigError(
-            f"inputs['source'] has shape {tuple(source.shape)}; expected "
-            f"{num_samples} images [{num_samples}, H, W, C]"
-        )
+    source = source_images(config, inputs, num_samples, does="translates images")
     gen = state["gen"]
     params = sampling_params(gen, config.sample.use_ema)
     return generate(gen, params, jnp.asarray(source, jnp.float32))

@@ -25,7 +25,7 @@ import optax
 from v101jax.algorithms.contract import Algorithm
 from v101jax.core import optim, precision
 from v101jax.core.errors import ConfigError
-from v101jax.core.inputs import take_inputs
+from v101jax.core.inputs import source_images
 from v101jax.core.train_state import TrainState, gradient_step, sampling_params
 from v101jax.metrics import image_quality
 from v101jax.models import superres
@@ -144,28 +144,18 @@ def train_step(config, state: TrainState, batch, rng):
     return pixel_step(config, state, batch)
 
 
-def source_input(config, inputs, num_samples: int):
-    """inputs["source"] checked: [num_samples, h, w, C] low-resolution images."""
-    (source,) = take_inputs(config, inputs, "source")
-    if source is None:
-        raise ConfigError(
-            f"{config.algorithm} upscales images: sample needs inputs={{'source': "
-            "low-resolution images [N, h, w, C]}} (grids and evaluations take them from "
-            "the held-out split)"
-        )
-    if source.ndim != 4 or source.shape[0] != num_samples:
-        raise ConfigError(
-            f"inputs['source'] has shape {tuple(source.shape)}; expected "
-            f"{num_samples} images [{num_samples}, h, w, C]"
-        )
-    return jnp.asarray(source, jnp.float32)
-
-
 def sample(config, state: TrainState, rng, num_samples: int, *, inputs=None):
     """F(source) for inputs={"source": [num_samples, h, w, C]}: NHWC at data.downscale× the
     size, in [-1, 1] (clipped). Deterministic; `rng` unused."""
     del rng
-    source = source_input(config, inputs, num_samples)
+    source = source_images(
+        config,
+        inputs,
+        num_samples,
+        does="upscales images",
+        what="low-resolution images",
+    )
+    source = jnp.asarray(source, jnp.float32)
     return jnp.clip(upscale(state, source, config.sample.use_ema), -1.0, 1.0)
 
 

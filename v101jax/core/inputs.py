@@ -21,3 +21,21 @@ def take_inputs(config, inputs, *names: str) -> tuple:
             f"algorithm {config.algorithm!r} {takes} (got {sorted(inputs)})"
         )
     return values
+
+
+def source_images(config, inputs, num_samples: int, *, does: str, what: str = "images"):
+    """inputs["source"] of an algorithm that maps images (its only input), checked to be
+    [num_samples, H, W, C]; a ConfigError saying that the algorithm `does` (e.g. "translates
+    images") when it is missing or malformed."""
+    (source,) = take_inputs(config, inputs, "source")
+    if source is None:
+        raise ConfigError(
+            f"{config.algorithm} {does}: sample needs inputs={{'source': {what} "
+            "[N, H, W, C]} (grids and evaluations take them from the held-out split)"
+        )
+    if source.ndim != 4 or source.shape[0] != num_samples:
+        raise ConfigError(
+            f"inputs['source'] has shape {tuple(source.shape)}; expected "
+            f"{num_samples} {what} [{num_samples}, H, W, C]"
+        )
+    return source
