@@ -23,18 +23,6 @@ def get_config(arg=None):
     data.batch_size = 32
     config.sr.widths = (64, 32)
     config.sr.kernels = (5, 3, 3)
-    o = config.optim
-    o.learning_rate = 1e-3
-    o.schedule = "warmup_cosine"
-    o.end_lr_fraction = 0.01
-    t = config.train
-    t.num_steps = 6000
-    t.log_every = 200
-    t.checkpoint_every = 2000
-    t.sample_every = 3000
-    if arg == "smoke":
-        sr_base.apply_smoke(config)
-    elif arg not in (None, "", "demo"):
-        raise ValueError(f"unknown preset {arg!r}; choose one of: demo, smoke")
+    sr_base.apply_demo_or_smoke(config, arg)
     config.lock()
     return config

@@ -51,3 +51,26 @@ def apply_smoke(config) -> None:
     config.eval.every_steps = 2
     config.eval.num_samples = 12
     config.eval.batch_size = 12
+
+
+def use_cosine_adam(config, learning_rate: float = 1e-3) -> None:
+    """Adam at `learning_rate`, decayed by cosine to 1 % of it over the run: the demos'
+    stand-in for the papers' days-long schedules."""
+    o = config.optim
+    o.learning_rate = learning_rate
+    o.schedule = "warmup_cosine"
+    o.end_lr_fraction = 0.01
+
+
+def apply_demo_or_smoke(config, arg, num_steps: int = 6000) -> None:
+    """The SRCNN/ESPCN presets: the CPU demo (`num_steps`, cosine Adam 1e-3) or smoke."""
+    use_cosine_adam(config)
+    t = config.train
+    t.num_steps = num_steps
+    t.log_every = 200
+    t.checkpoint_every = 2000
+    t.sample_every = num_steps // 2
+    if arg == "smoke":
+        apply_smoke(config)
+    elif arg not in (None, "", "demo"):
+        raise ValueError(f"unknown preset {arg!r}; choose one of: demo, smoke")

@@ -12,7 +12,8 @@ textures); with torchvision's weights converted once (experiments.convert_vgg_we
 
 Presets (`--config=configs/srgan.py:NAME`):
   (none)    CPU demo at ×3: SRResNet of 8 blocks × 32 channels, 48×48 crops (16×16 input),
-            batch 16, 3000 steps from the srresnet preset's run when generator_workdir is set
+            batch 16, 1000 steps (about 30 minutes) from the srresnet preset's run when
+            generator_workdir is set
   srresnet  the generator alone on pixel MSE (algorithm super_resolution), same sizes,
             6000 steps: the SRResNet row of the tables and SRGAN's initialisation
   paper     the paper's ×4: 16 blocks × 64, 96×96 crops, batch 16, Adam 1e-4, 2·10⁵ updates
@@ -67,14 +68,13 @@ def get_config(arg=None):
     config.d_optim = o.copy_and_resolve_references()
 
     t = config.train
-    t.num_steps = 6000 if srresnet else 3000
+    t.num_steps = 6000 if srresnet else 1000
     t.log_every = 100
-    t.checkpoint_every = 1000
-    t.sample_every = 1500
+    t.checkpoint_every = 1000 if srresnet else 500
+    t.sample_every = 1500 if srresnet else 500
+    config.eval.every_steps = 1000 if srresnet else 500
     if srresnet:
-        o.learning_rate = 1e-3  # minutes, not days: cosine from 1e-3
-        o.schedule = "warmup_cosine"
-        o.end_lr_fraction = 0.01
+        sr_base.use_cosine_adam(config)  # minutes, not days
     if arg in ("smoke", "srresnet_smoke"):
         sr_base.apply_smoke(config)
         data.image_size = 24

@@ -20,7 +20,7 @@ def test_config_loads_locked_and_builds_a_state(path, preset):
     with pytest.raises(AttributeError):
         config.trian = 1  # a typo is an error, not a new field
     algorithm = algorithms.get_algorithm(config.algorithm)
-    if algorithm.first_stage is not None:
+    if algorithm.first_stage is not None and algorithm.first_stage.required:
         # A second-stage model: without its first stage it must say which field to set.
         with pytest.raises(ConfigError, match=r"\.\w+_workdir"):
             algorithm.init(config, jax.random.PRNGKey(0), example_batch(config))

@@ -62,10 +62,14 @@ class FirstStage:
     load(config, state) -> state: the fresh `state` with the first stage's parameters (and
       constants derived from them) filled in; called only when a run starts from scratch, never
       on resume, so a finished second stage needs no first-stage files.
+    required: whether the algorithm needs it (False: an optional starting point, such as
+      SRGAN's pre-trained generator; resolve and load then leave a config without one as
+      it is).
     """
 
     resolve: Callable
     load: Callable
+    required: bool = True
 
 
 @dataclasses.dataclass(frozen=True)

@@ -242,5 +242,7 @@ ALGORITHM = Algorithm(
     sample=sample,
     sampling_inputs=super_resolution.sampling_inputs,
     evaluate=evaluate,
-    first_stage=FirstStage(resolve=resolve_generator, load=load_generator),
+    first_stage=FirstStage(
+        resolve=resolve_generator, load=load_generator, required=False
+    ),
 )
