@@ -21,23 +21,12 @@ _OUT = flags.DEFINE_string("out", None, "Output .npz.")
 
 def main(argv):
     del argv
-    import numpy as np
+    from v101jax.metrics import inception, weights_io
 
-    from v101jax.core.errors import WeightsError
-    from v101jax.metrics import inception
-
-    try:
-        import torch
-    except ImportError:
-        raise WeightsError(
-            "the conversion reads a PyTorch file and needs torch: pip install torch==2.13.0"
-        ) from None
-    state_dict = torch.load(_TORCH.value, map_location="cpu", weights_only=True)
     arrays = inception.convert_torch_state_dict(
-        {k: v.numpy() for k, v in state_dict.items()}
+        weights_io.read_torch_state_dict(_TORCH.value)
     )
-    os.makedirs(os.path.dirname(os.path.abspath(_OUT.value)), exist_ok=True)
-    np.savez(_OUT.value, **arrays)
+    weights_io.save_arrays(_OUT.value, arrays)
     inception.load_variables(
         _OUT.value
     )  # fails here, not at evaluation, if it does not fit

@@ -26,29 +26,20 @@ _OUT = flags.DEFINE_string("out", None, "Output .npz.")
 
 def main(argv):
     del argv
-    import numpy as np
-
     from v101jax import perceptual
     from v101jax.core.errors import WeightsError
+    from v101jax.metrics import weights_io
     from v101jax.models import vgg
     from v101jax.perceptual import features
 
-    try:
-        import torch
-    except ImportError:
-        raise WeightsError(
-            "the conversion reads a PyTorch file and needs torch: pip install torch==2.13.0"
-        ) from None
     depth = int(_DEPTH.value)
-    state_dict = torch.load(_TORCH.value, map_location="cpu", weights_only=True)
     try:
         arrays = vgg.convert_torch_state_dict(
-            {k: v.numpy() for k, v in state_dict.items()}, depth
+            weights_io.read_torch_state_dict(_TORCH.value), depth
         )
     except ValueError as e:
         raise WeightsError(f"{_TORCH.value}: {e}") from None
-    os.makedirs(os.path.dirname(os.path.abspath(_OUT.value)), exist_ok=True)
-    np.savez(_OUT.value, **arrays)
+    weights_io.save_arrays(_OUT.value, arrays)
     # Fails here, not at the first stylisation, if it does not fit.
     cfg = perceptual.default_config(f"vgg{depth}", _OUT.value)
     features.feature_network(cfg, [vgg.layer_names(depth)[-1]])

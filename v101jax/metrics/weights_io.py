@@ -31,6 +31,27 @@ def save_npz(path: str, variables: dict, metadata: dict | None = None) -> None:
     np.savez_compressed(path, **arrays)
 
 
+def read_torch_state_dict(path: str) -> dict[str, np.ndarray]:
+    """A PyTorch state dict file as numpy arrays, read with `torch.load(weights_only=True)`,
+    which refuses arbitrary pickled code (the conversion commands' one use of torch)."""
+    try:
+        import torch
+    except ImportError:
+        raise WeightsError(
+            "the conversion reads a PyTorch file and needs torch: pip install torch==2.13.0"
+        ) from None
+    if not os.path.isfile(path):
+        raise WeightsError(f"{path}: no such file")
+    state_dict = torch.load(path, map_location="cpu", weights_only=True)
+    return {k: v.numpy() for k, v in state_dict.items()}
+
+
+def save_arrays(path: str, arrays: dict[str, np.ndarray]) -> None:
+    """Writes flat `arrays` ("conv1_1/kernel" → array) to the .npz `path` (uncompressed)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    np.savez(path, **arrays)
+
+
 def file_digest(path: str) -> str:
     """First 16 hex digits of the file's SHA-256: names the weights in cached statistics."""
     h = hashlib.sha256()
