@@ -18,7 +18,6 @@ and sampler in ROOT/NAME/comparison_MODEL.json.
 
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -51,10 +50,7 @@ def train(entries, root: str, shared: list[str]):
         )
         log_path = os.path.join(root, f"{entry.name}.log")
         logging.info("%s: training, log %s", entry.name, log_path)
-        with open(log_path, "a") as log:
-            code = subprocess.run(
-                command, check=False, stdout=log, stderr=subprocess.STDOUT
-            ).returncode
+        code = sweep.run_logged(command, log_path)
         if code:
             print(
                 f"error: {entry.name} failed (exit {code}); see {log_path}",

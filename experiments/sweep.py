@@ -17,7 +17,6 @@ swept field).
 import concurrent.futures
 import os
 import shlex
-import subprocess
 import sys
 
 from absl import flags, logging
@@ -69,19 +68,14 @@ def load_points(sweep_path: str) -> list[dict]:
     return points
 
 
-def _train(command: list[str], log_path: str) -> int:
-    with open(log_path, "a") as log:
-        return subprocess.run(
-            command, check=False, stdout=log, stderr=subprocess.STDOUT
-        ).returncode
-
-
 def run_points(commands: dict[str, list[str]], root: str, parallel: int) -> list[str]:
     """Trains every point (name → command), `parallel` at a time; the names that failed."""
+    from v101jax.training import sweep
+
     failed = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=parallel) as pool:
         futures = {
-            pool.submit(_train, cmd, os.path.join(root, f"{name}.log")): name
+            pool.submit(sweep.run_logged, cmd, os.path.join(root, f"{name}.log")): name
             for name, cmd in commands.items()
         }
         for done, future in enumerate(concurrent.futures.as_completed(futures), 1):

@@ -122,6 +122,16 @@ def launch_command(config_spec: str, workdir: str, shared: list[str], point: dic
     ]
 
 
+def run_logged(command: list[str], log_path: str) -> int:
+    """Runs a training command with its output appended to `log_path`; its exit code."""
+    import subprocess
+
+    with open(log_path, "a") as log:
+        return subprocess.run(
+            command, check=False, stdout=log, stderr=subprocess.STDOUT
+        ).returncode
+
+
 def is_finished(workdir: str) -> bool:
     """Whether the run in `workdir` reached its train.num_steps (its metrics.json says so)."""
     return finished_metrics(workdir) is not None
