@@ -48,6 +48,9 @@ def get_base_config() -> ml_collections.ConfigDict:
     # pixels; data.channels 1 = luminance Y (BT.601), 3 = RGB.
     data.photo_set = "bundled"
     data.crop_stride = 14
+    data.min_crop_std = (
+        0.0  # photos: crops with a smaller pixel std (0–255) are dropped
+    )
     data.downscale = 3  # photo_pairs: the scale factor (bicubic, v101jax.data.photos)
     data.num_classes = 0  # tfds only: label classes (class-conditional models need it)
     # fashion_domains only: the Fashion-MNIST classes of domains A and B (sneaker ↔ ankle boot)

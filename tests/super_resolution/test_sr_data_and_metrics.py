@@ -137,3 +137,14 @@ def test_photo_config_errors_name_the_field(tmp_path):
     Image.fromarray(skimage.data.camera()[:20, :20]).save(tmp_path / "train" / "a.png")
     with pytest.raises(Exception, match="at least 24"):
         load_dataset(_pairs_config(photo_set="folder", folder=str(tmp_path)))
+
+
+def test_flat_crops_are_dropped_below_min_crop_std():
+    data_cfg = _pairs_config(source="photos", image_size=32, crop_stride=32)
+    every = load_dataset(data_cfg)["x"]
+    data_cfg.min_crop_std = 3.0
+    kept = load_dataset(data_cfg)["x"]
+    stds = np.round((every + 1) * 127.5).reshape(len(every), -1).std(axis=1)
+    assert 0 < len(every) - len(kept) == int((stds < 3.0).sum())
+    kept_stds = np.round((kept + 1) * 127.5).reshape(len(kept), -1).std(axis=1)
+    assert kept_stds.min() >= 3.0

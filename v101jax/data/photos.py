@@ -180,12 +180,15 @@ def crop_origins(length: int, size: int, stride: int, scale: int) -> list[int]:
 
 
 def photo_crops(
-    photos, size: int, stride: int, channels: int, scale: int = 1
+    photos, size: int, stride: int, channels: int, scale: int = 1, min_std: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """(HR crops uint8 [N, size, size, channels], their degraded LR crops uint8
     [N, size/scale, size/scale, channels] or None when scale = 1) of every photo, at the
     positions of `crop_origins`; photos smaller than `size` give none. The LR crops are cut
-    from the whole downscaled photo, so that their borders see the neighbouring pixels."""
+    from the whole downscaled photo, so that their borders see the neighbouring pixels.
+    Crops whose pixels' standard deviation (0–255 levels) is below `min_std` are dropped:
+    a constant crop (the black sky of hubble_deep_field) stays constant through instance
+    norm, whose 1/sqrt(ε) gain then compounds layer by layer into an infinite gradient."""
     if size % scale:
         raise ConfigError(
             f"data.image_size={size} must be a multiple of data.downscale={scale}"
@@ -200,7 +203,10 @@ def photo_crops(
         reduced = bicubic_downscale(image, scale) if scale > 1 else None
         for y in crop_origins(h, size, stride, scale):
             for x in crop_origins(w, size, stride, scale):
-                high.append(image[y : y + size, x : x + size])
+                crop = image[y : y + size, x : x + size]
+                if min_std and crop.std() < min_std:
+                    continue
+                high.append(crop)
                 if reduced is not None:
                     ly, lx = y // scale, x // scale
                     low.append(reduced[ly : ly + small, lx : lx + small])

@@ -361,6 +361,8 @@ def _load_photo_crops(data_cfg) -> dict[str, np.ndarray]:
         data_cfg.crop_stride,
         data_cfg.channels,
         scale,
+        # .get: runs saved before the field existed kept every crop.
+        data_cfg.get("min_crop_std", 0.0),
     )
     labels = np.zeros(len(high), np.int32)
     if low is None:
