@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from configs import base
+from tests.data import streamed_data
 from v101jax.core.errors import ConfigError
 from v101jax.data import BatchIterator, folders, load_dataset, streaming
 
@@ -27,22 +28,13 @@ def folder(tmp_path_factory):
 
 
 def _data_cfg(folder, **fields):
-    cfg = base.get_base_config().data
-    cfg.source = "image_folder"
-    cfg.folder = str(folder)
-    cfg.image_size, cfg.channels = 8, 3
-    cfg.stream_workers = 2  # worker processes
-    for k, v in fields.items():
-        cfg[k] = v
-    return cfg
+    return streamed_data.data_config(
+        source="image_folder", folder=str(folder), **fields
+    )
 
 
 def _batches(dataset, steps, **kw):
-    it = BatchIterator(dataset, global_batch_size=8, seed=3, random_flip=True, **kw)
-    try:
-        return [next(it) for _ in range(steps)]
-    finally:
-        it.close()
+    return streamed_data.batches(dataset, steps, seed=3, **kw)
 
 
 def test_streamed_batches_equal_the_in_memory_ones_across_epochs(folder):

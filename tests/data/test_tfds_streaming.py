@@ -5,9 +5,9 @@ processes; sets that cannot stream are refused with the command that prepares th
 import numpy as np
 import pytest
 
-from configs import base
+from tests.data import streamed_data
 from v101jax.core.errors import ConfigError
-from v101jax.data import BatchIterator, load_dataset, streaming
+from v101jax.data import load_dataset, streaming
 
 tfds = pytest.importorskip("tensorflow_datasets")
 
@@ -53,24 +53,14 @@ def data_dir(tmp_path_factory):
 
 
 def _data_cfg(data_dir, **fields):
-    cfg = base.get_base_config().data
-    cfg.source = "tfds"
-    cfg.tfds_name = "assorted_records"
-    cfg.tfds_data_dir = str(data_dir)
-    cfg.tfds_download = False
-    cfg.image_size, cfg.channels = 8, 3
-    cfg.stream_workers = 2  # worker processes
-    for k, v in fields.items():
-        cfg[k] = v
-    return cfg
+    fields = {"tfds_name": "assorted_records", **fields}
+    return streamed_data.data_config(
+        source="tfds", tfds_data_dir=str(data_dir), tfds_download=False, **fields
+    )
 
 
 def _batches(dataset, steps, **kw):
-    it = BatchIterator(dataset, global_batch_size=8, seed=5, random_flip=True, **kw)
-    try:
-        return [next(it) for _ in range(steps)]
-    finally:
-        it.close()
+    return streamed_data.batches(dataset, steps, seed=5, **kw)
 
 
 def test_streamed_tfds_batches_equal_the_in_memory_ones(data_dir):
