@@ -143,7 +143,7 @@ def content_loss(config, state: MultiState, images, targets):
     """srgan.content's term: scaled feature MSE on φ's layer, or pixel MSE."""
     g = config.srgan
     if g.content == "mse":
-        return jnp.mean((images - targets) ** 2)
+        return super_resolution.pixel_loss("mse", images, targets)
     module, layer = _content_module(config), g.content_layer
     params = {"params": state["features"]}
     fake = module.apply(params, _rgb(images))[layer]
@@ -190,7 +190,7 @@ def generator_step(config, state: MultiState, batch):
         logits, _ = _disc_forward(disc, disc.params, images)
         adversarial = losses.generator_loss(GAN_LOSS, logits)
         content = content_loss(config, state, images, batch["target"])
-        pixel = jnp.mean((images - batch["target"]) ** 2)
+        pixel = super_resolution.pixel_loss("mse", images, batch["target"])
         tv = perceptual_losses.total_variation(images)
         loss = (
             g.content_weight * content
