@@ -34,7 +34,7 @@ import jax.numpy as jnp
 
 from v101jax.algorithms.contract import Algorithm
 from v101jax.core import precision
-from v101jax.core.errors import ConfigError
+from v101jax.core.errors import ConfigError, require_non_negative
 from v101jax.core.inputs import take_inputs
 from v101jax.core.train_state import (
     MultiState,
@@ -96,9 +96,9 @@ def validate(config, image_shape):
             f"algorithm 'cyclegan' needs an unpaired two-domain data.source "
             f"(fashion_domains, unpaired_folder, tfds_domains), not {config.data.source!r}"
         )
-    for name in ("cycle_weight", "identity_weight", "adversarial_weight"):
-        if c[name] < 0:
-            raise ConfigError(f"cyclegan.{name}={c[name]} must be ≥ 0")
+    require_non_negative(
+        config, "cyclegan", ("cycle_weight", "identity_weight", "adversarial_weight")
+    )
     if c.pool_size < 0:
         raise ConfigError(f"cyclegan.pool_size={c.pool_size} must be ≥ 0 (0 = no pool)")
     if c.res_blocks < 0 or c.disc_layers < 1:

@@ -39,7 +39,7 @@ import numpy as np
 
 from v101jax.algorithms.contract import Algorithm
 from v101jax.core import precision
-from v101jax.core.errors import ConfigError
+from v101jax.core.errors import ConfigError, require_non_negative
 from v101jax.core.inputs import source_images
 from v101jax.core.optim import make_optimizer
 from v101jax.core.train_state import (
@@ -93,9 +93,9 @@ def validate(config, image_shape) -> None:
                 f"data.image_size={size} must be a multiple of "
                 f"{transform_net.DOWNSAMPLING} (the network's two stride-2 layers)"
             )
-    for name in ("content_weight", "style_weight", "tv_weight"):
-        if f[name] < 0:
-            raise ConfigError(f"fast_style.{name}={f[name]} must be ≥ 0")
+    require_non_negative(
+        config, "fast_style", ("content_weight", "style_weight", "tv_weight")
+    )
     if not f.style_layers:
         raise ConfigError("fast_style.style_layers is empty")
     if f.style_layer_weights and len(f.style_layer_weights) != len(f.style_layers):

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 
 from v101jax.algorithms.contract import Algorithm
 from v101jax.core import precision
-from v101jax.core.errors import ConfigError
+from v101jax.core.errors import ConfigError, require_non_negative
 from v101jax.core.inputs import take_inputs
 from v101jax.core.train_state import (
     MultiState,
@@ -135,9 +135,9 @@ def validate(config):
             f"gan.real_label={g.real_label} (label smoothing) needs gan.loss in "
             f"{losses.CROSS_ENTROPY_LOSSES}, not {g.loss!r}"
         )
-    for name in ("clip_value", "gradient_penalty", "r1_gamma", "aux_weight"):
-        if g[name] < 0:
-            raise ConfigError(f"gan.{name}={g[name]} must be ≥ 0")
+    require_non_negative(
+        config, "gan", ("clip_value", "gradient_penalty", "r1_gamma", "aux_weight")
+    )
     critic_batch = config.data.batch_size // g.n_critic
     if m.minibatch_std < 0 or (m.minibatch_std and critic_batch % m.minibatch_std):
         raise ConfigError(

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 
 from v101jax.algorithms.contract import Algorithm
 from v101jax.core import precision
-from v101jax.core.errors import ConfigError
+from v101jax.core.errors import ConfigError, require_non_negative
 from v101jax.core.inputs import source_images
 from v101jax.core.train_state import (
     MultiState,
@@ -76,9 +76,7 @@ def validate(config, image_shape):
             f"algorithm 'pix2pix' needs a paired data.source (fashion_edges, "
             f"paired_folder), not {config.data.source!r}"
         )
-    for name in ("l1_weight", "adversarial_weight"):
-        if p[name] < 0:
-            raise ConfigError(f"pix2pix.{name}={p[name]} must be ≥ 0")
+    require_non_negative(config, "pix2pix", ("l1_weight", "adversarial_weight"))
     if not 0.0 <= p.dropout < 1.0:
         raise ConfigError(f"pix2pix.dropout={p.dropout} must be in [0, 1)")
     if p.disc_layers < 1:

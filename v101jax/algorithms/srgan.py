@@ -27,7 +27,7 @@ import jax.numpy as jnp
 
 from v101jax.algorithms import first_stage, super_resolution
 from v101jax.algorithms.contract import Algorithm, FirstStage
-from v101jax.core.errors import ConfigError
+from v101jax.core.errors import ConfigError, require_non_negative
 from v101jax.core.train_state import MultiState, gradient_step
 from v101jax.gan import losses, pair
 from v101jax.models import superres
@@ -46,15 +46,17 @@ def validate(config):
         raise ConfigError(
             f"srgan.content={g.content!r} is not one of: {', '.join(CONTENTS)}"
         )
-    for name in (
-        "content_weight",
-        "adversarial_weight",
-        "pixel_weight",
-        "tv_weight",
-        "feature_scale",
-    ):
-        if g[name] < 0:
-            raise ConfigError(f"srgan.{name}={g[name]} must be ≥ 0")
+    require_non_negative(
+        config,
+        "srgan",
+        (
+            "content_weight",
+            "adversarial_weight",
+            "pixel_weight",
+            "tv_weight",
+            "feature_scale",
+        ),
+    )
 
 
 def resolve_generator(config):

@@ -46,7 +46,7 @@ import jax.numpy as jnp
 
 from v101jax.algorithms.contract import Algorithm
 from v101jax.core import precision
-from v101jax.core.errors import ConfigError
+from v101jax.core.errors import ConfigError, require_non_negative
 from v101jax.core.inputs import take_inputs
 from v101jax.core.train_state import (
     MultiState,
@@ -101,9 +101,7 @@ def validate(config, image_shape=None):
         raise ConfigError(
             f"stargan.targets={s.targets!r} is not one of: {', '.join(TARGETS)}"
         )
-    for name in ("cls_weight", "rec_weight", "gp_weight"):
-        if s[name] < 0:
-            raise ConfigError(f"stargan.{name}={s[name]} must be ≥ 0")
+    require_non_negative(config, "stargan", ("cls_weight", "rec_weight", "gp_weight"))
     if s.n_critic < 1:
         raise ConfigError(f"stargan.n_critic={s.n_critic} must be ≥ 1")
     if data.batch_size % s.n_critic:

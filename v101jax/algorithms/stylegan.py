@@ -40,7 +40,7 @@ import numpy as np
 
 from v101jax.algorithms.contract import Algorithm, check_no_inputs
 from v101jax.algorithms.progan import validate_resolutions
-from v101jax.core.errors import ConfigError
+from v101jax.core.errors import ConfigError, require_non_negative
 from v101jax.core.train_state import MultiState, gradient_step, sampling_params
 from v101jax.data import sample_shape
 from v101jax.gan import losses, pair
@@ -92,9 +92,9 @@ def validate(config):
         raise ConfigError(f"stylegan.style_mixing={s.style_mixing} must be in [0, 1]")
     if not 0.0 <= s.w_avg_beta < 1.0:
         raise ConfigError(f"stylegan.w_avg_beta={s.w_avg_beta} must be in [0, 1)")
-    for name in ("r1_gamma", "pl_weight", "gradient_penalty", "drift"):
-        if s[name] < 0:
-            raise ConfigError(f"stylegan.{name}={s[name]} must be ≥ 0")
+    require_non_negative(
+        config, "stylegan", ("r1_gamma", "pl_weight", "gradient_penalty", "drift")
+    )
     for name in ("r1_interval", "pl_interval"):
         if s[name] < 1:
             raise ConfigError(f"stylegan.{name}={s[name]} must be ≥ 1")

@@ -27,3 +27,12 @@ class NonFiniteLossError(UserError, FloatingPointError):
 
 class WeightsError(UserError):
     """A pretrained weights file is missing, unreadable or does not fit its network."""
+
+
+def require_non_negative(config, section: str, names) -> None:
+    """A ConfigError naming the first of `config.SECTION.NAME` (for NAME in `names`, the
+    weights of a loss) that is negative."""
+    for name in names:
+        value = config[section][name]
+        if value < 0:
+            raise ConfigError(f"{section}.{name}={value} must be ≥ 0")
