@@ -9,6 +9,8 @@ RGB crops of the bundled photos (five held out). The content loss uses config.pe
 offline, the labelled random VGG-19 fallback (its features are not VGG's, so neither are its
 textures); with torchvision's weights converted once (experiments.convert_vgg_weights),
 `--config.perceptual.network=vgg19 --config.perceptual.weights=vgg19.npz` is the paper's VGG54.
+On the random features the paper's content term alone loses colour and dark levels
+(benchmarks/RESULTS.md): add `--config.srgan.pixel_weight=1` (leftthomas/SRGAN's pixel MSE).
 
 Presets (`--config=configs/srgan.py:NAME`):
   (none)    CPU demo at ×3: SRResNet of 8 blocks × 32 channels, 48×48 crops (16×16 input),
