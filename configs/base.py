@@ -55,6 +55,11 @@ def get_base_config() -> ml_collections.ConfigDict:
     data.num_classes = 0  # tfds only: label classes (class-conditional models need it)
     # fashion_domains only: the Fashion-MNIST classes of domains A and B (sneaker ↔ ankle boot)
     data.domain_classes = (7, 9)
+    # templates: captions written from each example's class and measured attributes
+    # (fashion_mnist: "a small dark ankle boot"; ring: "the north east mode"), for
+    # text-to-image models (v101jax.data.captions) | none
+    data.captions = "none"
+    data.caption_length = 12  # tokens per caption (padded with 0)
     data.split = "train"
     data.batch_size = 64  # global batch, across all devices and processes
     data.random_flip = False  # horizontal flips (images only)

@@ -29,15 +29,7 @@ def get_gan_base_config():
     # G's batch norm at sampling: the sample batch's statistics (True) or running averages.
     m.batch_stats_at_sampling = True
 
-    # config.optim is the generator's optimiser; d_optim the discriminator's (two time scales).
-    o = config.optim
-    o.learning_rate = 2e-4
-    o.b1 = 0.5  # DCGAN's Adam β₁
-    o.b2 = 0.999
-    o.grad_clip_norm = 0.0
-    o.ema_decay = 0.999  # EMA of the generator's weights (sampling uses it)
-    config.d_optim = config.optim.copy_and_resolve_references()
-    config.d_optim.ema_decay = 0.0  # not read: the discriminator is never averaged
+    use_adversarial_optimizers(config)
 
     config.gan = g = base.ml_collections.ConfigDict()
     g.loss = "non_saturating"  # minimax | non_saturating | lsgan | hinge | wasserstein
@@ -62,6 +54,19 @@ def get_gan_base_config():
     config.train.checkpoint_every = 1000
     config.train.sample_every = 1000
     return config
+
+
+def use_adversarial_optimizers(config) -> None:
+    """DCGAN's Adam for G (config.optim, with an EMA of G's weights) and D (config.d_optim)."""
+    # config.optim is the generator's optimiser; d_optim the discriminator's (two time scales).
+    o = config.optim
+    o.learning_rate = 2e-4
+    o.b1 = 0.5  # DCGAN's Adam β₁
+    o.b2 = 0.999
+    o.grad_clip_norm = 0.0
+    o.ema_decay = 0.999  # EMA of the generator's weights (sampling uses it)
+    config.d_optim = config.optim.copy_and_resolve_references()
+    config.d_optim.ema_decay = 0.0  # not read: the discriminator is never averaged
 
 
 def apply_ring_preset(config) -> None:

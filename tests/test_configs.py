@@ -25,6 +25,7 @@ def test_config_loads_locked_and_builds_a_state(path, preset):
         with pytest.raises(ConfigError, match=r"\.\w+_workdir"):
             algorithm.init(config, jax.random.PRNGKey(0), example_batch(config))
         return
+    config = algorithm.resolved(config)  # data-derived fields, as the loop fills them
     state = jax.eval_shape(
         lambda key: algorithm.init(config, key, example_batch(config)),
         jax.random.PRNGKey(0),

@@ -20,6 +20,7 @@ from v101jax.algorithms import (
     stargan,
     stylegan,
     super_resolution,
+    text_gan,
     vqvae,
     vqvae_prior,
 )
@@ -43,6 +44,7 @@ REGISTRY: dict[str, Algorithm] = {
         stargan,
         stylegan,
         super_resolution,
+        text_gan,
         vqvae,
         vqvae_prior,
     )

@@ -38,6 +38,14 @@ Optional capabilities are declared as fields of `Algorithm`, never probed with h
       an autoencoder's latents, for reconstructions and interpolations (experiments.reconstruct)
   latent_prior(config, state) -> (mean, std)
       the distribution vector latents are sampled from (latent traversals)
+  resolve_config(config) -> config
+      fills in fields derived from the data (a text model's vocabulary, `text.vocabulary`),
+      called once before config.json is written (and on an older run's config when it is
+      read back), so a finished run carries them; unchanged when already filled
+  prompt_inputs(config, prompts) -> dict
+      the `inputs` that draw one sample per prompt (a list of strings): what the sample
+      command's --prompt feeds `sample`. Declared by text-conditional algorithms; a prompt
+      the run cannot read (an unknown word) is a ConfigError
   figures(config, state, rng) -> dict of name → uint8 picture [H, W, C]
       extra figures of a trained generator (StyleGAN's style-mixing grids and w
       interpolations); experiments.sample writes each beside its grid as OUT_NAME.png
@@ -91,6 +99,8 @@ class Algorithm:
     encode: Callable | None = None
     decode: Callable | None = None
     latent_prior: Callable | None = None
+    resolve_config: Callable | None = None
+    prompt_inputs: Callable | None = None
     figures: Callable | None = None
 
     def classes(self, config) -> int:
@@ -100,6 +110,15 @@ class Algorithm:
     def phase_of(self, config, step: int):
         """The phase of `step` (None for an algorithm without phases)."""
         return None if self.phase is None else self.phase(config, step)
+
+    def resolved(self, config):
+        """`config` with its first stage's config and its data-derived fields filled in
+        (FirstStage.resolve, then resolve_config): what a run saves as config.json."""
+        if self.first_stage is not None:
+            config = self.first_stage.resolve(config)
+        if self.resolve_config is not None:
+            config = self.resolve_config(config)
+        return config
 
 
 # Flags of the sample, evaluate and translate commands → the config.sample field they set.
@@ -162,6 +181,8 @@ HOOKS = {
     "encode": ("config", "state", "x"),
     "decode": ("config", "state", "z"),
     "latent_prior": ("config", "state"),
+    "resolve_config": ("config",),
+    "prompt_inputs": ("config", "prompts"),
     "figures": ("config", "state", "rng"),
 }
 

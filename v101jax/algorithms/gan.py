@@ -186,14 +186,16 @@ def init(config, rng, example_batch) -> MultiState:
     )
 
 
-def _apply(ts: TrainState, params, *args, train: bool):
+def apply_network(ts: TrainState, params, *args, train: bool, **kwargs):
     """(output, updated mutable collections) of one network at `params`."""
     variables = {"params": params, **ts.model_state}
     if not ts.model_state:
-        return ts.apply_fn(variables, *args, train=train), ts.model_state
+        return ts.apply_fn(variables, *args, train=train, **kwargs), ts.model_state
     # Batch norm (G) and spectral norm (D) write their statistics when training; the
     # collections are always mutable so one call signature serves every mode.
-    return ts.apply_fn(variables, *args, train=train, mutable=list(ts.model_state))
+    return ts.apply_fn(
+        variables, *args, train=train, mutable=list(ts.model_state), **kwargs
+    )
 
 
 def _latents_and_labels(config, rng, batch_size: int):
@@ -221,16 +223,16 @@ def discriminator_step(
     fake_key, gp_key = jax.random.split(rng)
     z, fake_labels = _latents_and_labels(config, fake_key, b)
     if gen_params is None:
-        fake, _ = _apply(gen, gen.params, z, fake_labels, train=True)
+        fake, _ = apply_network(gen, gen.params, z, fake_labels, train=True)
         fake = jax.lax.stop_gradient(fake)
     else:
-        fake, _ = _apply(gen, gen_params, z, fake_labels, train=True)
+        fake, _ = apply_network(gen, gen_params, z, fake_labels, train=True)
 
     def loss_fn(params):
         # Real and generated examples in one call (D has no batch statistics to mix).
         x = jnp.concatenate([real, fake])
         y = jnp.concatenate([labels, fake_labels])
-        (scores, aux), new_state = _apply(disc, params, x, y, train=True)
+        (scores, aux), new_state = apply_network(disc, params, x, y, train=True)
         real_scores, fake_scores = scores[:b], scores[b:]
         loss = losses.discriminator_loss(
             g.loss, real_scores, fake_scores, real_label=g.real_label
@@ -247,7 +249,7 @@ def discriminator_step(
             )
 
         def score_fn(v):
-            return _apply(disc, params, v, labels, train=False)[0][0]
+            return apply_network(disc, params, v, labels, train=False)[0][0]
 
         if g.gradient_penalty > 0:
             gp = losses.gradient_penalty(score_fn, real, fake, gp_key)
@@ -312,10 +314,10 @@ def generator_loss(config, gen: TrainState, disc: TrainState, batch, rng, params
         rng, unroll_key = jax.random.split(rng)
         disc = lookahead_discriminator(config, gen, params, disc, batch, unroll_key)
     z, fake_labels = _latents_and_labels(config, rng, b)
-    fake, new_state = _apply(gen, params, z, fake_labels, train=True)
-    (scores, aux), _ = _apply(disc, disc.params, fake, fake_labels, train=False)
+    fake, new_state = apply_network(gen, params, z, fake_labels, train=True)
+    (scores, aux), _ = apply_network(disc, disc.params, fake, fake_labels, train=False)
     if g.feature_matching:
-        (_, real_aux), _ = _apply(
+        (_, real_aux), _ = apply_network(
             disc, disc.params, batch["x"], batch["label"], train=False
         )
         loss = losses.feature_matching_loss(
@@ -347,7 +349,9 @@ def diversity_metrics(config, gen: TrainState, real):
     """
     n = config.gan.diversity_samples
     z, _ = _latents_and_labels(config, jax.random.PRNGKey(_DIVERSITY_KEY), n)
-    fake, _ = _apply(gen, gen.params, z, _labels_or_zeros(config, n), train=False)
+    fake, _ = apply_network(
+        gen, gen.params, z, _labels_or_zeros(config, n), train=False
+    )
     diversity = diagnostics.mean_pairwise_distance(fake)
     return {
         "diversity": diversity,
@@ -418,7 +422,9 @@ def sample(config, state: MultiState, rng, num_samples: int, *, inputs=None):
     gen = state["gen"]
     z, _ = _latents_and_labels(config, rng, num_samples)
     params = sampling_params(gen, config.sample.use_ema)
-    samples, _ = _apply(gen, params, z, jnp.asarray(labels, jnp.int32), train=False)
+    samples, _ = apply_network(
+        gen, params, z, jnp.asarray(labels, jnp.int32), train=False
+    )
     return samples
 
 

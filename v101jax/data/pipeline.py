@@ -16,12 +16,14 @@ import numpy as np
 
 from v101jax.core.errors import ConfigError, DataError
 from v101jax.data import (
+    captions,
     edges,
     fashion_mnist,
     folders,
     photos,
     streaming,
     tfds_records,
+    tokenizer,
     toy,
 )
 
@@ -51,6 +53,10 @@ SOURCES = (
     + UNPAIRED_SOURCES
     + TOY_SOURCES
 )
+# data.captions="templates": the sources whose examples get templated captions
+# (v101jax.data.captions).
+CAPTIONED_SOURCES = ("fashion_mnist", "ring")
+CAPTION_MODES = ("none", "templates")
 
 
 def sample_shape(data_cfg) -> tuple[int, ...]:
@@ -142,12 +148,26 @@ def is_unpaired(data_cfg) -> bool:
 def batch_spec(data_cfg) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     """The keys of `data_cfg.source`'s batches, each with its per-example shape and dtype.
 
-    Single-image sources give {"x": an image [H, W, C] or a 2-D point, "label": int32};
+    Single-image sources give {"x": an image [H, W, C] or a 2-D point, "label": int32},
+    with data.captions also "captions" (int32 [templates, data.caption_length]: one token
+    sequence per template) and "description" (int32: what they say, v101jax.data.captions);
     paired sources {"source": the input image, "target": the image it maps to, "label":
     int32}; unpaired two-domain sources {"a": an image of domain A, "b": one of domain B},
     so the loop builds example batches from this and never names keys itself.
     """
     shape = sample_shape(data_cfg)
+    if has_captions(data_cfg):
+        k = (
+            len(captions.RING_TEMPLATES)
+            if data_cfg.source == "ring"
+            else captions.FASHION_TEMPLATES
+        )
+        return {
+            "x": (shape, np.float32),
+            "label": ((), np.int32),
+            "captions": ((k, data_cfg.caption_length), np.int32),
+            "description": ((), np.int32),
+        }
     if is_paired(data_cfg):
         return {
             "source": (source_shape(data_cfg), np.float32),
@@ -157,6 +177,56 @@ def batch_spec(data_cfg) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     if is_unpaired(data_cfg):
         return {"a": (shape, np.float32), "b": (shape, np.float32)}
     return {"x": (shape, np.float32), "label": ((), np.int32)}
+
+
+def has_captions(data_cfg) -> bool:
+    """Whether batches carry captions (data.captions); a ConfigError for a mode or source
+    without them."""
+    mode = data_cfg.get("captions", "none")
+    if mode not in CAPTION_MODES:
+        raise ConfigError(
+            f"data.captions={mode!r} is not one of: {', '.join(CAPTION_MODES)}"
+        )
+    if mode == "none":
+        return False
+    if data_cfg.source not in CAPTIONED_SOURCES:
+        raise ConfigError(
+            f"data.captions={mode!r} writes captions for data.source in "
+            f"{', '.join(CAPTIONED_SOURCES)}, not {data_cfg.source!r}"
+        )
+    return True
+
+
+def caption_vocabulary(data_cfg) -> tuple[str, ...]:
+    """The tokenizer vocabulary of a captioned source (what text.vocabulary is set to)."""
+    has_captions(data_cfg)
+    return captions.vocabulary(data_cfg.source)
+
+
+def caption_tokenizer(data_cfg) -> tokenizer.Tokenizer:
+    return tokenizer.Tokenizer(caption_vocabulary(data_cfg), data_cfg.caption_length)
+
+
+def _with_captions(data_cfg, dataset: dict) -> dict:
+    """`dataset` with "captions" and "description" (see batch_spec). Fashion-MNIST's
+    attribute levels are cut at the train split's per-class terciles, whatever the split."""
+    tok = caption_tokenizer(data_cfg)
+    labels = dataset["label"]
+    if data_cfg.source == "ring":
+        tokens, description = captions.ring_captions(labels, tok)
+    else:
+        images = np.round((dataset["x"] + 1.0) * 127.5).astype(np.uint8)
+        thresholds = fashion_attribute_thresholds(data_cfg)
+        tokens, description = captions.fashion_captions(images, labels, thresholds, tok)
+    return {**dataset, "captions": tokens, "description": description}
+
+
+def fashion_attribute_thresholds(data_cfg) -> np.ndarray:
+    """[K, A, 2] per-class terciles of the train split's attributes (captions.attribute_levels)."""
+    images, labels = fashion_mnist.load(data_cfg.fashion_mnist_dir, "train")
+    return captions.attribute_thresholds(
+        captions.measure_attributes(images), labels, len(captions.FASHION_NOUNS)
+    )
 
 
 def source_shape(data_cfg) -> tuple[int, ...]:
@@ -219,6 +289,10 @@ def load_unpadded(data_cfg, *, seed: int = 0) -> dict[str, np.ndarray]:
     """
     source = data_cfg.source
     sample_shape(data_cfg)  # validates the name
+    if has_captions(data_cfg):
+        plain = data_cfg.copy_and_resolve_references()
+        plain.captions = "none"
+        return _with_captions(data_cfg, load_unpadded(plain, seed=seed))
     # .get: configs saved before these fields existed read whole, as they were trained.
     streamed = data_cfg.get("streaming", False)
     workers = data_cfg.get("stream_workers", 0)

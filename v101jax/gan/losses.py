@@ -27,8 +27,60 @@ LOSSES = ("minimax", "non_saturating", "lsgan", "hinge", "wasserstein")
 CROSS_ENTROPY_LOSSES = ("minimax", "non_saturating")
 
 
+def _mean(per_example, where):
+    """Mean over the examples `where` marks (all when None); 0 when it marks none, with
+    finite gradients (jnp.mean(where=) would give 0/0)."""
+    if where is None:
+        return jnp.mean(per_example)
+    weights = where.astype(per_example.dtype)
+    return jnp.sum(per_example * weights) / jnp.maximum(jnp.sum(weights), 1.0)
+
+
+def real_loss(name: str, real_logits, *, real_label: float = 1.0, where=None):
+    """The real-data half of L_D for the loss `name`: −E[t log D(x) + (1 − t) log(1 − D(x))]
+    for the cross-entropy losses, ½E(D(x) − 1)² (lsgan), E max(0, 1 − D(x)) (hinge),
+    −E D(x) (wasserstein). `where` (bool [B]): the examples the mean runs over (all)."""
+    if name in CROSS_ENTROPY_LOSSES:
+        per_example = real_label * jax.nn.softplus(-real_logits) + (
+            1.0 - real_label
+        ) * jax.nn.softplus(real_logits)
+    elif real_label != 1.0:
+        raise ValueError(
+            f"label smoothing applies to {CROSS_ENTROPY_LOSSES}, not {name}"
+        )
+    elif name == "lsgan":
+        per_example = 0.5 * (real_logits - 1.0) ** 2
+    elif name == "hinge":
+        per_example = jax.nn.relu(1.0 - real_logits)
+    elif name == "wasserstein":
+        per_example = -real_logits
+    else:
+        raise ValueError(
+            f"unknown GAN loss {name!r}; choose one of: {', '.join(LOSSES)}"
+        )
+    return _mean(per_example, where)
+
+
+def fake_loss(name: str, fake_logits, *, where=None):
+    """The generated-data half of L_D: −E log(1 − D(x̃)) (cross-entropy), ½E D(x̃)²
+    (lsgan), E max(0, 1 + D(x̃)) (hinge), E D(x̃) (wasserstein); over `where` (all)."""
+    if name in CROSS_ENTROPY_LOSSES:
+        per_example = jax.nn.softplus(fake_logits)
+    elif name == "lsgan":
+        per_example = 0.5 * fake_logits**2
+    elif name == "hinge":
+        per_example = jax.nn.relu(1.0 + fake_logits)
+    elif name == "wasserstein":
+        per_example = fake_logits
+    else:
+        raise ValueError(
+            f"unknown GAN loss {name!r}; choose one of: {', '.join(LOSSES)}"
+        )
+    return _mean(per_example, where)
+
+
 def discriminator_loss(name: str, real_logits, fake_logits, *, real_label: float = 1.0):
-    """L_D for the loss `name` (see the module docstring).
+    """L_D for the loss `name` (see the module docstring): real_loss + fake_loss.
 
     Args:
       name: one of LOSSES.
@@ -40,25 +92,34 @@ def discriminator_loss(name: str, real_logits, fake_logits, *, real_label: float
     Returns:
       The scalar loss.
     """
-    if name in CROSS_ENTROPY_LOSSES:
-        # −[t log D(x) + (1 − t) log(1 − D(x))] − log(1 − D(G(z)))
-        real = real_label * jax.nn.softplus(-real_logits) + (
-            1.0 - real_label
-        ) * jax.nn.softplus(real_logits)
-        return jnp.mean(real) + jnp.mean(jax.nn.softplus(fake_logits))
-    if real_label != 1.0:
-        raise ValueError(
-            f"label smoothing applies to {CROSS_ENTROPY_LOSSES}, not {name}"
-        )
-    if name == "lsgan":
-        return 0.5 * jnp.mean((real_logits - 1.0) ** 2) + 0.5 * jnp.mean(fake_logits**2)
-    if name == "hinge":
-        return jnp.mean(jax.nn.relu(1.0 - real_logits)) + jnp.mean(
-            jax.nn.relu(1.0 + fake_logits)
-        )
-    if name == "wasserstein":
-        return jnp.mean(fake_logits) - jnp.mean(real_logits)
-    raise ValueError(f"unknown GAN loss {name!r}; choose one of: {', '.join(LOSSES)}")
+    return real_loss(name, real_logits, real_label=real_label) + fake_loss(
+        name, fake_logits
+    )
+
+
+def matching_aware_discriminator_loss(
+    name: str,
+    real_right,
+    real_wrong,
+    fake_right,
+    *,
+    wrong_weight: float = 0.5,
+    wrong_valid=None,
+):
+    """GAN-CLS's matching-aware L_D (Reed et al. 2016, algorithm 1): real images with their
+    own text are real; real images with mismatched text and generated images with the
+    right text are both fake, weighted w and 1 − w (the paper: ½ and ½):
+
+      L_D = real_loss(s_r) + w · fake_loss(s_w) + (1 − w) · fake_loss(s_f)
+
+    Scores [B] each; `wrong_valid` (bool [B]) marks the examples that have a mismatched
+    caption (a batch whose captions all say the same has none; the term then counts 0).
+    """
+    return (
+        real_loss(name, real_right)
+        + wrong_weight * fake_loss(name, real_wrong, where=wrong_valid)
+        + (1.0 - wrong_weight) * fake_loss(name, fake_right)
+    )
 
 
 def generator_loss(name: str, fake_logits):

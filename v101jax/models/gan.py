@@ -8,6 +8,10 @@ Conditioning on integer labels [B] (`conditioning`):
   "concat":      a label embedding concatenated to the input (Mirza & Osindero 2014),
   "projection":  D adds ⟨embed(y), φ(x)⟩ to its score (Miyato & Koyama 2018, eq. 3);
                  generators treat it as "concat".
+  "vector":      the `labels` argument is a float code [B, E] (a projected text embedding):
+                 concatenated to z in G and to the MLP D's input; the DCGAN D tiles it over
+                 its last feature map and mixes it in with a 1×1 convolution (GAN-CLS, Reed
+                 et al. 2016, §4.1).
 DCGAN choices (Radford et al. 2016): strided 4×4 (transposed) convolutions, batch norm in G,
 LeakyReLU 0.2 in D, every kernel initialised N(0, 0.02). G's transposed convolutions are
 computed in sub-pixel form (v101jax.nn.conv_transpose: same parameters and outputs). D has no batch norm, so an example's
@@ -24,7 +28,7 @@ import jax.numpy as jnp
 from v101jax.nn.conv_transpose import ConvTranspose4x4s2
 from v101jax.nn.minibatch import MinibatchDiscrimination, minibatch_stddev
 
-CONDITIONINGS = ("none", "concat", "projection")
+CONDITIONINGS = ("none", "concat", "projection", "vector")
 dcgan_init = nn.initializers.normal(0.02)
 
 
@@ -199,7 +203,9 @@ class DCGANDiscriminator(_Layers):
 
     @nn.compact
     def __call__(self, x, labels=None, *, train: bool):
-        h = _condition_input(self, x, labels, projection_in_input=False)
+        h = _condition_input(
+            self, x, labels, projection_in_input=False, vector_in_input=False
+        )
         width = self.channels
         for _ in range(num_upsamplings(x.shape[1])):
             conv = nn.Conv(
@@ -212,23 +218,37 @@ class DCGANDiscriminator(_Layers):
             )
             h = _leaky_relu(self.layer(conv, h, train))
             width *= 2
+        if self.conditioning == "vector":
+            h = _condition_input(self, h, labels)
+            conv = nn.Conv(
+                width // 2, (1, 1), kernel_init=self.kernel_init, dtype=self.dtype
+            )
+            h = _leaky_relu(self.layer(conv, h, train))
         h = h.reshape(h.shape[0], -1)
         return self.head(h, labels, train)
 
 
-def _condition_input(module, x, labels, projection_in_input: bool = True):
-    """x with a label embedding appended (channels for images) when conditioning asks for it."""
+def _condition_input(
+    module, x, labels, projection_in_input: bool = True, vector_in_input: bool = True
+):
+    """x with a label embedding (or a "vector" code) appended (channels for images) when
+    conditioning asks for it."""
     if module.conditioning not in CONDITIONINGS:
         raise ValueError(
             f"conditioning={module.conditioning!r} is not one of: {', '.join(CONDITIONINGS)}"
         )
-    if module.conditioning == "none" or (
-        module.conditioning == "projection" and not projection_in_input
+    if (
+        module.conditioning == "none"
+        or (module.conditioning == "projection" and not projection_in_input)
+        or (module.conditioning == "vector" and not vector_in_input)
     ):
         return x
     if labels is None:
-        raise ValueError("this network is label-conditional: pass labels")
-    emb = nn.Embed(module.num_classes, module.embed_dim, dtype=module.dtype)(labels)
+        raise ValueError("this network is conditional: pass labels (or a code)")
+    if module.conditioning == "vector":
+        emb = labels.astype(module.dtype)
+    else:
+        emb = nn.Embed(module.num_classes, module.embed_dim, dtype=module.dtype)(labels)
     if x.ndim == 4:  # [B, H, W, C]: the embedding as constant extra channels
         emb = jnp.broadcast_to(emb[:, None, None, :], x.shape[:3] + emb.shape[-1:])
     return jnp.concatenate([x.astype(emb.dtype), emb], axis=-1)

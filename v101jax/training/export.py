@@ -15,7 +15,12 @@ from v101jax.algorithms import get_algorithm
 from v101jax.algorithms.contract import with_sample_options
 from v101jax.core import parallel
 from v101jax.core.checkpoint import abstract_train_state, restore_latest
-from v101jax.core.errors import CheckpointError, DataError, WorkdirError
+from v101jax.core.errors import (
+    CheckpointError,
+    ConfigError,
+    DataError,
+    WorkdirError,
+)
 from v101jax.training import images, sampling
 from v101jax.training.loop import example_batch, run_keys
 from v101jax.training.progress import log_progress
@@ -40,9 +45,8 @@ def load_run_config(
                 if field not in config[name]:
                     config[name][field] = value
     algorithm = get_algorithm(config.algorithm)
-    if algorithm.first_stage is not None:
-        # Runs saved before their config held the first stage's: read it once more.
-        config = algorithm.first_stage.resolve(config)
+    # Runs saved before their config held the first stage's: read it once more.
+    config = algorithm.resolved(config)
     return config
 
 
@@ -90,13 +94,9 @@ def export_samples(
     into config.sample (contract.with_sample_options). `defaults` fills in the fields an
     older run's config.json lacks (load_run_config).
     """
-    config = load_run_config(workdir, defaults)
-    algorithm = get_algorithm(config.algorithm)
-    options = {k: v for k, v in (sample_flags or {}).items() if v is not None}
-    config = with_sample_options(config, algorithm, **options)
-    with config.unlocked():
-        config.sample.use_ema = use_ema
-    state = load_state(config, workdir)
+    config, algorithm, state, options = _sampling_run(
+        workdir, sample_flags, use_ema, defaults
+    )
     # Conditional models: classes 0…K−1 in turn (or the blocks of `classes`), saved beside
     # the images as `labels` so that experiments.evaluate scores class accuracy.
     labels = sampling.class_labels(config, num_samples, classes)
@@ -114,13 +114,7 @@ def export_samples(
         inputs=inputs,
     )
     samples = np.concatenate(list(log_progress(chunks, num_samples)))
-    if out is None:
-        tag = "_".join(f"{k}{v}" for k, v in sorted(options.items())) or "default"
-        out = os.path.join(workdir, "samples", f"export_{tag}_n{num_samples}.npz")
-    elif not out.endswith(".npz"):
-        # np.savez would append .npz itself; X.png means X.npz with its grid X.png.
-        out = os.path.splitext(out)[0] + ".npz"
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    out = _output_path(workdir, out, options, f"n{num_samples}")
     arrays = {} if labels is None else {"labels": labels}
     if samples.ndim == 4:
         arrays["images"] = images.to_uint8(samples)
@@ -144,6 +138,144 @@ def export_samples(
         for name, picture in algorithm.figures(config, state, figure_key).items():
             images.save_png(f"{stem}_{name}.png", picture)
     return out
+
+
+def _sampling_run(workdir, sample_flags, use_ema, defaults):
+    """(config with the sampler flags, algorithm, newest state, the flags given) of a run."""
+    config = load_run_config(workdir, defaults)
+    algorithm = get_algorithm(config.algorithm)
+    options = {k: v for k, v in (sample_flags or {}).items() if v is not None}
+    config = with_sample_options(config, algorithm, **options)
+    with config.unlocked():
+        config.sample.use_ema = use_ema
+    return config, algorithm, load_state(config, workdir), options
+
+
+def _output_path(workdir, out, options, suffix: str) -> str:
+    """`out` as an .npz path (default WORKDIR/samples/export_FLAGS_SUFFIX.npz), its folder
+    made."""
+    if out is None:
+        tag = "_".join(f"{k}{v}" for k, v in sorted(options.items())) or "default"
+        out = os.path.join(workdir, "samples", f"export_{tag}_{suffix}.npz")
+    elif not out.endswith(".npz"):
+        # np.savez would append .npz itself; X.png means X.npz with its grid X.png.
+        out = os.path.splitext(out)[0] + ".npz"
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    return out
+
+
+def read_prompts_file(path: str) -> list[str]:
+    """The prompts of a text file: one per line; blank lines and lines starting with # are
+    skipped."""
+    if not os.path.isfile(path):
+        raise DataError(
+            f"{path} not found (expected a text file with one prompt per line)"
+        )
+    with open(path, encoding="utf-8") as f:
+        prompts = [line.strip() for line in f]
+    prompts = [p for p in prompts if p and not p.startswith("#")]
+    if not prompts:
+        raise DataError(f"{path} holds no prompt (one per line; # starts a comment)")
+    return prompts
+
+
+def export_prompts(
+    workdir: str,
+    prompts,
+    num_samples: int,
+    *,
+    sample_flags: dict | None = None,
+    seed: int = 0,
+    batch_size: int = 256,
+    use_ema: bool = True,
+    out: str | None = None,
+    defaults: ml_collections.ConfigDict | None = None,
+) -> tuple[str, list[dict]]:
+    """Draws `num_samples` samples for each prompt of a text-conditional run and writes them:
+    OUT.npz (`images` uint8 or `points`, `prompt_index` int32 per sample, `prompts`),
+    OUT_promptI.png (one grid per prompt), OUT.png (a row of up to 8 samples per prompt) and
+    OUT.json (each prompt's faithfulness scores, `prompt_scores`).
+
+    Prompt i's samples use fold_in(PRNGKey(seed), i). A run that reads no prompts, or a
+    prompt with words outside the run's vocabulary, is a ConfigError before any sampling.
+    Returns (OUT.npz, the scores).
+    """
+    config, algorithm, state, options = _sampling_run(
+        workdir, sample_flags, use_ema, defaults
+    )
+    if algorithm.prompt_inputs is None:
+        raise ConfigError(
+            f"{workdir} is a {config.algorithm} run, which reads no prompts (text-to-image "
+            "runs do: configs/text_gan.py)"
+        )
+    prompts = list(prompts)
+    encoded = [algorithm.prompt_inputs(config, [p]) for p in prompts]  # checks them all
+    sampler = sampling.chunked_sampler(config)
+    scorer = prompt_scorer(config)
+    drawn, scores = [], []
+    for i, (prompt, one) in enumerate(zip(prompts, encoded, strict=True)):
+        inputs = {
+            k: np.repeat(np.asarray(v), num_samples, axis=0) for k, v in one.items()
+        }
+        chunks = sampling.sample_chunks(
+            sampler,
+            state,
+            num_samples,
+            batch_size,
+            jax.random.fold_in(jax.random.PRNGKey(seed), i),
+            inputs=inputs,
+        )
+        samples = np.concatenate(list(chunks))
+        drawn.append(samples)
+        scores.append({"prompt": prompt, **scorer(samples, prompt)})
+    out = _output_path(workdir, out, options, f"prompts{len(prompts)}_n{num_samples}")
+    stem = os.path.splitext(out)[0]
+    samples = np.concatenate(drawn)
+    arrays = {
+        "prompt_index": np.repeat(np.arange(len(prompts), dtype=np.int32), num_samples),
+        "prompts": np.asarray(prompts),
+    }
+    if samples.ndim == 4:
+        arrays["images"] = images.to_uint8(samples)
+        rows = np.concatenate([d[:8] for d in drawn])
+        images.save_png(
+            stem + ".png",
+            images.make_grid(images.to_uint8(rows), num_cols=min(8, num_samples)),
+        )
+    else:
+        arrays["points"] = samples.astype(np.float32)
+    np.savez_compressed(out, **arrays)
+    for i, d in enumerate(drawn):
+        images.save_png(f"{stem}_prompt{i}.png", images.samples_to_picture(d[:256]))
+    with open(stem + ".json", "w") as f:
+        json.dump(scores, f, indent=2)
+    return out, scores
+
+
+def prompt_scorer(config):
+    """(samples, prompt) → the faithfulness scores of a run's data (metrics.faithfulness):
+    class and attribute accuracy on Fashion-MNIST, mode accuracy on rings; {} otherwise."""
+    from v101jax.metrics import faithfulness
+
+    source = config.data.source
+    if source == "ring":
+        return lambda samples, prompt: faithfulness.ring_faithfulness(
+            samples, prompt, config.data.toy_std
+        )
+    if source != "fashion_mnist":
+        return lambda samples, prompt: {}
+    from v101jax.data import pipeline
+    from v101jax.metrics import extractors
+
+    classifier = extractors.make_extractor("fashion_mnist_classifier")
+    thresholds = pipeline.fashion_attribute_thresholds(config.data)
+
+    def predict(samples):
+        return np.argmax(np.asarray(classifier.apply(samples)["logits"]), axis=-1)
+
+    return lambda samples, prompt: faithfulness.fashion_faithfulness(
+        samples, prompt, thresholds, predict
+    )
 
 
 _EXPECTED = (

@@ -45,9 +45,9 @@ def train_and_evaluate(config, workdir: str):
     algorithm = get_algorithm(config.algorithm)
     _validate(config)
     workdir = prepare_workdir(workdir)
-    if algorithm.first_stage is not None:
-        # Once, outside jit: the first stage's config becomes part of this run's config.json.
-        config = algorithm.first_stage.resolve(config)
+    # Once, outside jit: the first stage's config (and data-derived fields such as a
+    # vocabulary) become part of this run's config.json.
+    config = algorithm.resolved(config)
     dist = config.distributed
     mesh = parallel.make_mesh(fsdp=dist.fsdp)
     parallel.check_batch_size(config.data.batch_size, mesh)
