@@ -14,6 +14,10 @@ hold every template's caption of each example ("captions" [B, K, L]) and what th
              interpolated embedding β·φ(t₁) + (1 − β)·φ(t₂) of two captions of different
              descriptions (β = gan.interpolation_beta), which D judges with the same
              interpolation. D never trains on those images: they have no real counterpart.
+             With gan.mode_seeking_weight λ > 0 (MSGAN, Mao et al. 2019; not in GAN-CLS),
+             the batch's second half repeats the first half's captions with other z, and
+             λ / (d_images / d_z + ε) is added: without it G draws one image per caption
+             whatever z is (benchmarks/RESULTS.md).
 
 Networks: config.model's MLP (2-D data) or DCGAN bodies (v101jax.models.gan), each with its
 own TextEncoder (config.text; v101jax.models.text_gan). The run's vocabulary is filled into
@@ -38,6 +42,7 @@ from v101jax.data.pipeline import TOY_SOURCES
 from v101jax.data.tokenizer import Tokenizer
 from v101jax.gan import losses, pair
 from v101jax.models import gan as nets
+from v101jax.models import gigagan
 from v101jax.models.text_gan import (
     TextConditionalDiscriminator,
     TextConditionalGenerator,
@@ -82,15 +87,48 @@ def validate(config):
         raise ConfigError(
             f"gan.interpolation_beta={g.interpolation_beta} must be in [0, 1]"
         )
-    require_non_negative(config, "gan", ("r1_gamma", "interpolation_weight"))
+    require_non_negative(
+        config, "gan", ("r1_gamma", "interpolation_weight", "mode_seeking_weight")
+    )
+    if g.mode_seeking_weight > 0 and config.data.batch_size % 2:
+        raise ConfigError(
+            f"gan.mode_seeking_weight pairs the batch's halves: data.batch_size="
+            f"{config.data.batch_size} must be even"
+        )
+    group = config.model.minibatch_std
+    if group < 0 or (group and config.data.batch_size % group):
+        # D scores the batch's three pairings (and G's two halves) as consecutive blocks of
+        # batch_size: groups must not straddle two of them.
+        raise ConfigError(
+            f"model.minibatch_std={group} must be ≥ 0 and divide data.batch_size="
+            f"{config.data.batch_size}"
+        )
     if t.width % t.num_heads:
         raise ConfigError(
             f"text.width={t.width} must be a multiple of text.num_heads={t.num_heads}"
         )
-    if config.model.name == "dcgan" and config.data.source in TOY_SOURCES:
+    if config.model.name in ("dcgan", "gigagan") and config.data.source in TOY_SOURCES:
         raise ConfigError(
-            f"model.name='dcgan' needs image data, not data.source={config.data.source!r}"
+            f"model.name={config.model.name!r} needs image data, not "
+            f"data.source={config.data.source!r}"
         )
+    if config.model.name == "gigagan":
+        m = config.model
+        size = sample_shape(config.data)[0]
+        if size != 4 * 2 ** (len(m.widths) - 1):
+            raise ConfigError(
+                f"model.widths={tuple(m.widths)} make {4 * 2 ** (len(m.widths) - 1)} px "
+                f"images; the data's are {size} px (4·2^(levels−1); data.pad pads them)"
+            )
+        if not 1 <= m.pyramid_levels <= len(m.widths):
+            raise ConfigError(
+                f"model.pyramid_levels={m.pyramid_levels} must be in 1 … {len(m.widths)}"
+            )
+        if any(not 0 <= lv < len(m.widths) for lv in m.cross_attention_levels):
+            raise ConfigError(
+                f"model.cross_attention_levels={tuple(m.cross_attention_levels)} must "
+                f"name levels 0 … {len(m.widths) - 1}"
+            )
 
 
 def make_networks(config):
@@ -120,6 +158,7 @@ def make_networks(config):
             hidden=m.hidden,
             num_layers=m.num_layers,
             spectral_norm=m.spectral_norm,
+            minibatch_std=m.minibatch_std,
             **shared,
         )
     elif m.name == "dcgan":
@@ -132,10 +171,33 @@ def make_networks(config):
             **shared,
         )
         disc = nets.DCGANDiscriminator(
-            channels=m.channels, spectral_norm=m.spectral_norm, **shared
+            channels=m.channels,
+            spectral_norm=m.spectral_norm,
+            minibatch_std=m.minibatch_std,
+            **shared,
+        )
+    elif m.name == "gigagan":
+        size, _, channels = sample_shape(config.data)
+        widths = tuple(m.widths)
+        return (
+            gigagan.TextStyleGenerator(
+                encoder(),
+                widths=widths,
+                channels=channels,
+                w_dim=m.w_dim,
+                mapping_layers=m.mapping_layers,
+                code_dim=t.code_dim,
+                cross_attention_levels=tuple(m.cross_attention_levels),
+                num_heads=m.num_heads,
+                pyramid_levels=m.pyramid_levels,
+                dtype=dtype,
+            ),
+            gigagan.MultiScaleTextDiscriminator(
+                encoder(), widths=widths, group_size=m.minibatch_std, dtype=dtype
+            ),
         )
     else:
-        raise ConfigError(f"model.name={m.name!r} is not one of: mlp, dcgan")
+        raise ConfigError(f"model.name={m.name!r} is not one of: mlp, dcgan, gigagan")
     return (
         TextConditionalGenerator(encoder(), gen, code_dim=t.code_dim, dtype=dtype),
         TextConditionalDiscriminator(encoder(), disc, code_dim=t.code_dim, dtype=dtype),
@@ -150,8 +212,11 @@ def init(config, rng, example_batch) -> MultiState:
     x = example_batch["x"]
     tokens = example_batch["captions"][:, 0]
     z = jnp.zeros((x.shape[0], config.model.latent_dim), jnp.float32)
-    g_vars = gen_model.init(g_key, z, tokens, train=False)
-    d_vars = disc_model.init(d_key, x, tokens, train=False)
+    noise_key, g_key = jax.random.split(g_key)
+    g_vars = gen_model.init(
+        {"params": g_key, "noise": noise_key}, z, tokens, train=False
+    )
+    d_vars = disc_model.init(d_key, _judged(config, x), tokens, train=False)
     return pair.generator_and_discriminator(
         config, gen_model, g_vars, disc_model, d_vars
     )
@@ -187,21 +252,41 @@ def _latents(config, rng, n):
     return jax.random.normal(rng, (n, config.model.latent_dim), jnp.float32)
 
 
+def _generate(gen, params, z, tokens, rng, **mixing):
+    """(G's output: images, or GigaGAN's pyramid, coarse to fine; new model state)."""
+    return apply_network(
+        gen, params, z, tokens, train=True, rngs={"noise": rng}, **mixing
+    )
+
+
+def _judged(config, x):
+    """What D reads of real images x: the image, or GigaGAN's pyramid of it."""
+    if config.model.name == "gigagan":
+        return gigagan.image_pyramid(x, config.model.pyramid_levels)
+    return x
+
+
+def _concat(parts):
+    """Concatenates images (or pyramids, level by level) along the batch."""
+    return jax.tree.map(lambda *p: jnp.concatenate(p), *parts)
+
+
 def discriminator_step(config, gen, disc, batch, rng):
     """One matching-aware D update (+ R1)."""
     g = config.gan
     real = batch["x"]
     b = real.shape[0]
-    caption_key, z_key = jax.random.split(rng)
+    caption_key, z_key, noise_key = jax.random.split(rng, 3)
     right, wrong, valid = _batch_captions(batch, caption_key)
-    fake, _ = apply_network(
-        gen, gen.params, _latents(config, z_key, b), right, train=True
-    )
+    fake, _ = _generate(gen, gen.params, _latents(config, z_key, b), right, noise_key)
     fake = jax.lax.stop_gradient(fake)
+    judged_real = _judged(config, real)
+    if config.model.name == "gigagan":
+        valid = valid[:, None]  # scores [B, levels]: one per pyramid level
 
     def loss_fn(params):
         # The three pairs in one call: D has no batch statistics to mix.
-        x = jnp.concatenate([real, real, fake])
+        x = _concat([judged_real, judged_real, fake])
         tokens = jnp.concatenate([right, wrong, right])
         (scores, _), new_state = apply_network(disc, params, x, tokens, train=True)
         real_right, real_wrong, fake_right = (
@@ -217,18 +302,22 @@ def discriminator_step(config, gen, disc, batch, rng):
             wrong_weight=g.wrong_weight,
             wrong_valid=valid,
         )
+        valid_scores = jnp.broadcast_to(valid, real_wrong.shape)
         scalars = {
             "d_adversarial_loss": loss,
             "d_real_right": jnp.mean(real_right),
-            "d_real_wrong": jnp.mean(real_wrong, where=valid),
+            "d_real_wrong": jnp.mean(real_wrong, where=valid_scores),
             "d_fake": jnp.mean(fake_right),
             # How often D ranks an image's own caption above a mismatched one.
-            "d_match_accuracy": jnp.mean(real_right > real_wrong, where=valid),
+            "d_match_accuracy": jnp.mean(real_right > real_wrong, where=valid_scores),
         }
         if g.r1_gamma > 0:
 
             def score_fn(v):
-                return apply_network(disc, params, v, right, train=False)[0][0]
+                scores = apply_network(
+                    disc, params, _judged(config, v), right, train=False
+                )[0][0]
+                return scores if scores.ndim == 1 else jnp.sum(scores, axis=-1)
 
             r1 = losses.r1_penalty(score_fn, real)
             loss = loss + 0.5 * g.r1_gamma * r1
@@ -241,10 +330,20 @@ def discriminator_step(config, gen, disc, batch, rng):
 
 
 def generator_step(config, gen, disc, batch, rng):
-    """One G update on G(z, t), plus GAN-INT's interpolated captions when asked."""
+    """One G update on G(z, t), plus GAN-INT's interpolated captions and the mode-seeking
+    term when asked."""
     g = config.gan
     b = batch["x"].shape[0]
-    caption_key, z_key = jax.random.split(rng)
+    caption_key, z_key, noise_key = jax.random.split(rng, 3)
+    seek_modes = g.mode_seeking_weight > 0
+    if seek_modes:
+        # The second half of the batch repeats the first half's examples: pairs i, i + B/2
+        # share a description and differ in z.
+        half = b // 2
+        batch = {
+            k: jnp.concatenate([batch[k][:half], batch[k][:half]])
+            for k in ("captions", "description")
+        }
     right, _, valid = _batch_captions(batch, caption_key)
     tokens, mixing = right, {}
     interpolate = g.interpolation_weight > 0
@@ -264,12 +363,17 @@ def generator_step(config, gen, disc, batch, rng):
     z = _latents(config, z_key, tokens.shape[0])
 
     def loss_fn(params):
-        fake, new_state = apply_network(gen, params, z, tokens, train=True, **mixing)
+        fake, new_state = _generate(gen, params, z, tokens, noise_key, **mixing)
         (scores, _), _ = apply_network(
             disc, disc.params, fake, tokens, train=False, **mixing
         )
         loss = losses.generator_loss(g.loss, scores[:b])
         scalars = {"g_adversarial_loss": loss}
+        if seek_modes:
+            images = fake[-1] if config.model.name == "gigagan" else fake
+            ratio = mode_seeking_ratio(images[:b], z[:b])
+            loss = loss + g.mode_seeking_weight / (ratio + 1e-5)
+            scalars["mode_seeking_ratio"] = ratio
         if interpolate:
             # Pairs of one description interpolate nothing: only valid rows count.
             per_example = jax.vmap(lambda s: losses.generator_loss(g.loss, s[None]))(
@@ -283,6 +387,16 @@ def generator_step(config, gen, disc, batch, rng):
 
     gen, metrics, _ = gradient_step(gen, loss_fn)
     return gen, metrics
+
+
+def mode_seeking_ratio(images, z):
+    """MSGAN's d_I / d_z (Mao et al. 2019, eq. 3): the mean absolute difference of the
+    images of the pairs (i, i + B/2), over that of their latents. G's loss adds
+    λ / (ratio + ε), pushing one caption's images apart as their z differ."""
+    half = images.shape[0] // 2
+    d_images = jnp.mean(jnp.abs(images[:half] - images[half : 2 * half]))
+    d_z = jnp.mean(jnp.abs(z[:half] - z[half : 2 * half]))
+    return d_images / d_z
 
 
 def train_step(config, state: MultiState, batch, rng):
@@ -332,9 +446,14 @@ def sample(config, state: MultiState, rng, num_samples: int, *, inputs=None):
     params = sampling_params(gen, config.sample.use_ema)
     z = _latents(config, rng, num_samples)
     samples, _ = apply_network(
-        gen, params, z, jnp.asarray(tokens, jnp.int32), train=False
+        gen,
+        params,
+        z,
+        jnp.asarray(tokens, jnp.int32),
+        train=False,
+        rngs={"noise": jax.random.fold_in(rng, 1)},
     )
-    return samples
+    return samples[-1] if config.model.name == "gigagan" else samples
 
 
 ALGORITHM = Algorithm(

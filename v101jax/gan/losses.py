@@ -32,7 +32,7 @@ def _mean(per_example, where):
     finite gradients (jnp.mean(where=) would give 0/0)."""
     if where is None:
         return jnp.mean(per_example)
-    weights = where.astype(per_example.dtype)
+    weights = jnp.broadcast_to(where, per_example.shape).astype(per_example.dtype)
     return jnp.sum(per_example * weights) / jnp.maximum(jnp.sum(weights), 1.0)
 
 
