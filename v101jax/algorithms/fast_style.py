@@ -40,7 +40,7 @@ import numpy as np
 from v101jax.algorithms.contract import Algorithm
 from v101jax.core import precision
 from v101jax.core.errors import ConfigError, require_non_negative
-from v101jax.core.inputs import source_images
+from v101jax.core.inputs import one_domain_translation, source_images
 from v101jax.core.optim import make_optimizer
 from v101jax.core.train_state import (
     MultiState,
@@ -272,10 +272,8 @@ def sampling_inputs(config, num_samples: int, held_out):
 
 
 def translation_inputs(config, source, target_domain):
-    """{"source": source}; a run has one style, so no target_domain."""
-    if target_domain is not None:
-        raise ConfigError("a fast_style run has one style: it takes no --target_domain")
-    return {"source": source}
+    """{"source": source}: a run has one style."""
+    return one_domain_translation(config, source, target_domain, has="one style")
 
 
 def evaluate(config, state: MultiState, batch, rng):

@@ -29,7 +29,7 @@ import jax.numpy as jnp
 from v101jax.algorithms.contract import Algorithm
 from v101jax.core import precision
 from v101jax.core.errors import ConfigError, require_non_negative
-from v101jax.core.inputs import source_images
+from v101jax.core.inputs import one_domain_translation, source_images
 from v101jax.core.train_state import (
     MultiState,
     TrainState,
@@ -197,12 +197,10 @@ def sampling_inputs(config, num_samples: int, held_out):
 
 
 def translation_inputs(config, source, target_domain):
-    """{"source": source}; Pix2Pix has one output domain, so no target_domain."""
-    if target_domain is not None:
-        raise ConfigError(
-            "pix2pix maps its sources into one domain: it takes no --target_domain"
-        )
-    return {"source": source}
+    """{"source": source}: Pix2Pix has one output domain."""
+    return one_domain_translation(
+        config, source, target_domain, has="one output domain"
+    )
 
 
 def evaluate(config, state: MultiState, batch, rng):

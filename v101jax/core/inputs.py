@@ -39,3 +39,13 @@ def source_images(config, inputs, num_samples: int, *, does: str, what: str = "i
             f"{num_samples} {what} [{num_samples}, H, W, C]"
         )
     return source
+
+
+def one_domain_translation(config, source, target_domain, *, has: str) -> dict:
+    """The `translation_inputs` of an algorithm with one output domain: {"source": source};
+    a ConfigError saying that it `has` one (e.g. "one style") for any target_domain."""
+    if target_domain is not None:
+        raise ConfigError(
+            f"a {config.algorithm} run has {has}: it takes no --target_domain"
+        )
+    return {"source": source}
