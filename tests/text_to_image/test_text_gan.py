@@ -18,6 +18,7 @@ from v101jax.core.errors import ConfigError
 from v101jax.data import captions, load_dataset, toy
 from v101jax.gan import losses
 from v101jax.nn.text import TextEncoder
+from v101jax.training.export import export_prompts
 from v101jax.training.loop import fuse_steps
 
 
@@ -229,8 +230,11 @@ def test_training_command_and_prompts(tmp_path):
     }
     assert set(scores[0]) == {"prompt", "class_accuracy"}
     assert all(0 <= s["class_accuracy"] <= 1 for s in scores)
-    bad = run_module(
-        "experiments.sample", f"--workdir={workdir}", "--prompt=a purple coat"
-    )
-    assert bad.returncode != 0 and "'purple'" in bad.stderr
-    assert "Traceback" not in bad.stderr
+    # Prompts are checked before the checkpoint is read; a run without text refuses them.
+    with pytest.raises(ConfigError, match="'purple'"):
+        export_prompts(workdir, ["a coat", "a purple coat"], 2)
+    other = tmp_path / "dcgan"
+    other.mkdir()
+    (other / "config.json").write_text(load_config("configs/dcgan.py:smoke").to_json_best_effort())
+    with pytest.raises(ConfigError, match="reads no prompts"):
+        export_prompts(str(other), ["a coat"], 2)

@@ -200,16 +200,19 @@ def export_prompts(
     prompt with words outside the run's vocabulary, is a ConfigError before any sampling.
     Returns (OUT.npz, the scores).
     """
-    config, algorithm, state, options = _sampling_run(
-        workdir, sample_flags, use_ema, defaults
-    )
+    config = load_run_config(workdir, defaults)
+    algorithm = get_algorithm(config.algorithm)
     if algorithm.prompt_inputs is None:
         raise ConfigError(
             f"{workdir} is a {config.algorithm} run, which reads no prompts (text-to-image "
             "runs do: configs/text_gan.py)"
         )
     prompts = list(prompts)
-    encoded = [algorithm.prompt_inputs(config, [p]) for p in prompts]  # checks them all
+    # Every prompt is checked before the checkpoint is read.
+    encoded = [algorithm.prompt_inputs(config, [p]) for p in prompts]
+    config, algorithm, state, options = _sampling_run(
+        workdir, sample_flags, use_ema, defaults
+    )
     sampler = sampling.chunked_sampler(config)
     scorer = prompt_scorer(config)
     drawn, scores = [], []
