@@ -102,23 +102,21 @@ def main(argv):
         "temperature": _TEMPERATURE.value,
         "truncation": _TRUNCATION.value,
     }
+    common = {
+        "sample_flags": sample_flags,
+        "seed": _SEED.value,
+        "batch_size": _BATCH.value,
+        "use_ema": _EMA.value,
+        "out": _OUT.value,
+        "defaults": cli.optional_config(_DEFAULTS),
+    }
     prompts = _prompts()
     if prompts is not None:
         if _LABELS.value is not None:
             raise ConfigError(
                 "give --labels or prompts (--prompt, --prompts), not both"
             )
-        out, scores = export_prompts(
-            _WORKDIR.value,
-            prompts,
-            _NUM.value,
-            sample_flags=sample_flags,
-            seed=_SEED.value,
-            batch_size=_BATCH.value,
-            use_ema=_EMA.value,
-            out=_OUT.value,
-            defaults=cli.optional_config(_DEFAULTS),
-        )
+        out, scores = export_prompts(_WORKDIR.value, prompts, _NUM.value, **common)
         for entry in scores:
             values = "  ".join(
                 f"{k} {v:.3f}" for k, v in entry.items() if k != "prompt"
@@ -127,17 +125,8 @@ def main(argv):
         stem = os.path.splitext(out)[0]
         print(f"wrote {out}, {stem}.png, {stem}_prompt*.png and {stem}.json")
         return
-    out = export_samples(
-        _WORKDIR.value,
-        _NUM.value,
-        sample_flags=sample_flags,
-        seed=_SEED.value,
-        batch_size=_BATCH.value,
-        use_ema=_EMA.value,
-        out=_OUT.value,
-        classes=None if _LABELS.value is None else _parse_classes(_LABELS.value),
-        defaults=cli.optional_config(_DEFAULTS),
-    )
+    classes = None if _LABELS.value is None else _parse_classes(_LABELS.value)
+    out = export_samples(_WORKDIR.value, _NUM.value, classes=classes, **common)
     print(f"wrote {out} and {os.path.splitext(out)[0]}.png")
 
 

@@ -235,6 +235,8 @@ def test_training_command_and_prompts(tmp_path):
         export_prompts(workdir, ["a coat", "a purple coat"], 2)
     other = tmp_path / "dcgan"
     other.mkdir()
-    (other / "config.json").write_text(load_config("configs/dcgan.py:smoke").to_json_best_effort())
+    (other / "config.json").write_text(
+        load_config("configs/dcgan.py:smoke").to_json_best_effort()
+    )
     with pytest.raises(ConfigError, match="reads no prompts"):
         export_prompts(str(other), ["a coat"], 2)

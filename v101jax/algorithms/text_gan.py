@@ -43,10 +43,7 @@ from v101jax.data.tokenizer import Tokenizer
 from v101jax.gan import losses, pair
 from v101jax.models import gan as nets
 from v101jax.models import gigagan
-from v101jax.models.text_gan import (
-    TextConditionalDiscriminator,
-    TextConditionalGenerator,
-)
+from v101jax.models.text_gan import TextConditioned
 from v101jax.nn.text import TextEncoder
 
 
@@ -199,8 +196,8 @@ def make_networks(config):
     else:
         raise ConfigError(f"model.name={m.name!r} is not one of: mlp, dcgan, gigagan")
     return (
-        TextConditionalGenerator(encoder(), gen, code_dim=t.code_dim, dtype=dtype),
-        TextConditionalDiscriminator(encoder(), disc, code_dim=t.code_dim, dtype=dtype),
+        TextConditioned(encoder(), gen, code_dim=t.code_dim, dtype=dtype),
+        TextConditioned(encoder(), disc, code_dim=t.code_dim, dtype=dtype),
     )
 
 

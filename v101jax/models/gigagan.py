@@ -24,6 +24,7 @@ import jax.numpy as jnp
 
 from v101jax.models.progan import downsample, upsample
 from v101jax.models.stylegan import MappingNetwork, StyleLayer
+from v101jax.models.text_gan import interpolated_pooled
 from v101jax.nn.attention import CrossAttention2D
 from v101jax.nn.minibatch import minibatch_stddev
 from v101jax.nn.style import (
@@ -66,12 +67,9 @@ class TextStyleGenerator(nn.Module):
     @nn.compact
     def __call__(self, z, tokens, *, train: bool, mix_tokens=None, beta: float = 0.5):
         del train
-        local, pooled, mask = self.encoder(tokens)
-        if mix_tokens is not None:  # GAN-INT: interpolate the global code only
-            _, other, _ = self.encoder(mix_tokens)
-            b = jnp.asarray(beta, jnp.float32)
-            b = b[:, None] if b.ndim else b
-            pooled = b * pooled + (1.0 - b) * other
+        local, _, mask = self.encoder(tokens)
+        # GAN-INT interpolates the global code only; the tokens are the first caption's.
+        pooled = interpolated_pooled(self.encoder, tokens, mix_tokens, beta)
         code = _lrelu(nn.Dense(self.code_dim, name="text_projection")(pooled))
         w = MappingNetwork(
             self.w_dim, self.mapping_layers, self.mapping_lr, name="mapping"
@@ -124,12 +122,7 @@ class MultiScaleTextDiscriminator(nn.Module):
         self, pyramid, tokens, *, train: bool, mix_tokens=None, beta: float = 0.5
     ):
         del train
-        _, pooled, _ = self.encoder(tokens)
-        if mix_tokens is not None:
-            _, other, _ = self.encoder(mix_tokens)
-            b = jnp.asarray(beta, jnp.float32)
-            b = b[:, None] if b.ndim else b
-            pooled = b * pooled + (1.0 - b) * other
+        pooled = interpolated_pooled(self.encoder, tokens, mix_tokens, beta)
         scores, features = [], []
         for i, x in enumerate(pyramid):
             level = (x.shape[1] // 4).bit_length() - 1  # 4 px → 0, 8 → 1, …

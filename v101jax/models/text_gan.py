@@ -16,39 +16,30 @@ import jax.numpy as jnp
 from v101jax.nn.text import TextEncoder
 
 
-def _text_code(module, tokens, mix_tokens, beta):
-    _, pooled, _ = module.encoder(tokens)
-    if mix_tokens is not None:
-        _, other, _ = module.encoder(mix_tokens)
-        beta = jnp.asarray(beta, jnp.float32)
-        if beta.ndim:  # one β per example
-            beta = beta[:, None]
-        pooled = beta * pooled + (1.0 - beta) * other
-    code = nn.Dense(module.code_dim, dtype=module.dtype, name="text_projection")(pooled)
-    return nn.leaky_relu(code, negative_slope=0.2)
+def interpolated_pooled(encoder, tokens, mix_tokens=None, beta=0.5):
+    """The encoder's pooled embedding φ(t) of `tokens`, or with `mix_tokens` GAN-INT's
+    β·φ(t₁) + (1 − β)·φ(t₂) (β a scalar or one per example)."""
+    _, pooled, _ = encoder(tokens)
+    if mix_tokens is None:
+        return pooled
+    _, other, _ = encoder(mix_tokens)
+    beta = jnp.asarray(beta, jnp.float32)
+    if beta.ndim:  # one β per example
+        beta = beta[:, None]
+    return beta * pooled + (1.0 - beta) * other
 
 
-class TextConditionalGenerator(nn.Module):
-    """(z [B, latent], tokens [B, L]) → G's output, conditioned on the caption's code."""
+class TextConditioned(nn.Module):
+    """(x, tokens [B, L]) → body(x, code): G's (z → images) or D's (images → (scores, aux))
+    body, conditioned on the caption's code LeakyReLU(Linear(φ(t)))."""
 
     encoder: TextEncoder
-    body: nn.Module  # a generator with conditioning="vector"
+    body: nn.Module  # a generator or discriminator with conditioning="vector"
     code_dim: int = 128
     dtype: jnp.dtype = jnp.float32
 
     @nn.compact
-    def __call__(self, z, tokens, *, train: bool, mix_tokens=None, beta: float = 0.5):
-        return self.body(z, _text_code(self, tokens, mix_tokens, beta), train=train)
-
-
-class TextConditionalDiscriminator(nn.Module):
-    """(x, tokens [B, L]) → (scores [B], aux) of the body, conditioned on the caption."""
-
-    encoder: TextEncoder
-    body: nn.Module  # a discriminator with conditioning="vector"
-    code_dim: int = 128
-    dtype: jnp.dtype = jnp.float32
-
-    @nn.compact
-    def __call__(self, x, tokens, *, train: bool, mix_tokens=None, beta: float = 0.5):
-        return self.body(x, _text_code(self, tokens, mix_tokens, beta), train=train)
+    def __call__(self, x, tokens, *, train: bool, mix_tokens=None, beta=0.5):
+        pooled = interpolated_pooled(self.encoder, tokens, mix_tokens, beta)
+        code = nn.Dense(self.code_dim, dtype=self.dtype, name="text_projection")(pooled)
+        return self.body(x, nn.leaky_relu(code, negative_slope=0.2), train=train)
