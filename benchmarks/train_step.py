@@ -49,16 +49,18 @@ def main():
     overrides.update(parse_overrides(args.set))
     config = load_config(args.config, overrides)
     alg = get_algorithm(config.algorithm)
-    if alg.first_stage is not None:
-        # A second stage reads its first stage's config.json (the latent shapes); its
-        # parameters stay freshly initialised, which times the same programs.
-        config = alg.first_stage.resolve(config)
+    # A second stage reads its first stage's config.json (the latent shapes; its parameters
+    # stay freshly initialised, which times the same programs); a text model its vocabulary.
+    config = alg.resolved(config)
     b = config.data.batch_size
     k = args.steps_per_call
     rng = np.random.default_rng(0)
-    # The source's batch keys (x/label, paired source/target, unpaired a/b); images uniform.
+    # The source's batch keys (x/label, paired source/target, unpaired a/b, captions);
+    # images uniform, integers (labels, caption tokens) zero.
     batch = {
-        name: rng.uniform(-1, 1, z.shape).astype(np.float32) if z.ndim > 1 else z
+        name: rng.uniform(-1, 1, z.shape).astype(np.float32)
+        if z.ndim > 1 and z.dtype == np.float32
+        else z
         for name, z in example_batch(config.data, b).items()
     }
     t0 = time.perf_counter()
