@@ -95,7 +95,7 @@ def export_samples(
     older run's config.json lacks (load_run_config).
     """
     config, algorithm, state, options = _sampling_run(
-        workdir, sample_flags, use_ema, defaults
+        workdir, load_run_config(workdir, defaults), sample_flags, use_ema
     )
     # Conditional models: classes 0…K−1 in turn (or the blocks of `classes`), saved beside
     # the images as `labels` so that experiments.evaluate scores class accuracy.
@@ -140,9 +140,9 @@ def export_samples(
     return out
 
 
-def _sampling_run(workdir, sample_flags, use_ema, defaults):
-    """(config with the sampler flags, algorithm, newest state, the flags given) of a run."""
-    config = load_run_config(workdir, defaults)
+def _sampling_run(workdir, config, sample_flags, use_ema):
+    """(`config`, the run's loaded config, with the sampler flags; algorithm; newest state;
+    the flags given)."""
     algorithm = get_algorithm(config.algorithm)
     options = {k: v for k, v in (sample_flags or {}).items() if v is not None}
     config = with_sample_options(config, algorithm, **options)
@@ -211,7 +211,7 @@ def export_prompts(
     # Every prompt is checked before the checkpoint is read.
     encoded = [algorithm.prompt_inputs(config, [p]) for p in prompts]
     config, algorithm, state, options = _sampling_run(
-        workdir, sample_flags, use_ema, defaults
+        workdir, config, sample_flags, use_ema
     )
     sampler = sampling.chunked_sampler(config)
     scorer = prompt_scorer(config)
