@@ -1,7 +1,7 @@
 # The two entry points of the README. Both set everything up first (idempotent).
 PY := .venv/bin/python
 
-.PHONY: setup demo test lint
+.PHONY: setup demo test lint peer-setup
 
 setup:
 	@bash scripts/setup.sh
@@ -22,3 +22,10 @@ lint: setup
 test: setup lint
 	@$(PY) -m pytest -q -n 2 --dist loadscope --durations=30 tests; rc=$$?; \
 	if [ $$rc = 5 ]; then echo "test: pytest collected no tests" >&2; fi; exit $$rc
+
+# The PyTorch peers of benchmarks/peer.py (a benchmark-only extra, never a dependency of the
+# package or its tests): a separate .venv-peer with v101jax, torch 2.13.0 and diffusers. On
+# Python 3.12 PyPI's torch 2.13.0 is its CUDA build (about 7 GB installed), which runs on the CPU.
+peer-setup: setup
+	@if [ ! -x .venv-peer/bin/python ]; then .venv/bin/python -m venv .venv-peer; fi
+	.venv-peer/bin/python -m pip install -q -e ".[peer]"

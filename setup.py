@@ -45,5 +45,7 @@ setup(
             "pytest-xdist>=3.6",
             "ruff==0.17.6",
         ],
+        # benchmarks/peer.py's PyTorch peers (`make peer-setup`); nothing else imports them.
+        "peer": ["torch==2.13.0", "diffusers"],
     },
 )
