@@ -252,6 +252,9 @@ def main():
         for _ in range(args.repeats):
             for label, side in (("jax", jax_side), ("torch", torch_side)):
                 run = side.train_step if train else side.sample
+                # Both runtimes' worker threads spin for a while after their work; a pause
+                # keeps one side's spinning threads off the other side's timing.
+                time.sleep(0.3)
                 _timed(functools.partial(run, n), times[label])
         jax_s, torch_s = (statistics.median(times[k]) for k in ("jax", "torch"))
         what = f"{name}, batch {n}" if train else f"{name}, {n} samples"
