@@ -193,7 +193,13 @@ def build_peer(peer: str):
             attention_head_dim=64,  # one head, as the demo U-Net
         )
     if peer == "ddpm_pytorch":
-        from denoising_diffusion_pytorch import Unet
+        try:
+            from denoising_diffusion_pytorch import Unet
+        except ImportError:
+            raise SystemExit(
+                "--peer=ddpm_pytorch needs denoising-diffusion-pytorch: "
+                ".venv-peer/bin/python -m pip install denoising_diffusion_pytorch"
+            ) from None
 
         return Unet(dim=16, dim_mults=(1, 2, 4), channels=1)
     raise SystemExit(f"--peer={peer!r}: choose diffusers or ddpm_pytorch")
