@@ -8,7 +8,8 @@ Times the demo U-Net (configs/ddim.py) and diffusers' `UNet2DModel` of the same 
 GroupNorm 8, time embedding 4·16: the same parameter count, which is printed for both) on
 two jobs:
 
-  train step   DDPM's ε loss, backward, global-norm clipping at 1, Adam, EMA update
+  train step   DDPM's ε loss, backward, global-norm clipping, Adam, EMA update, with the
+               config's schedule, learning rate, clipping norm and EMA decay
   DDIM         `--ddim_steps` steps with η = 1 and x₀ clipped (diffusers' DDIMScheduler)
 
 Each repeat runs v101jax once and the peer once, alternating, so that drift of a shared
@@ -106,24 +107,36 @@ class JaxSide:
 class TorchSide:
     """The same jobs in PyTorch: DDPM training step and diffusers' DDIM sampling loop."""
 
-    def __init__(self, peer: str, num_timesteps: int, ddim_steps: int, lr: float):
+    def __init__(self, peer: str, config, ddim_steps: int):
+        """Schedule, image shape, learning rate, clipping norm and EMA decay are the v101jax
+        config's (a linear β schedule, as the demo's)."""
         import torch
         from diffusers import DDIMScheduler
+
+        from v101jax.data import sample_shape
 
         self.torch = torch
         self.model = build_peer(peer)
         self.num_params = sum(p.numel() for p in self.model.parameters())
-        self.num_timesteps = num_timesteps
-        betas = torch.linspace(1e-4, 0.02, num_timesteps, dtype=torch.float64)
+        d, o = config.diffusion, config.optim
+        self.num_timesteps = d.num_timesteps
+        height, width, channels = sample_shape(config.data)
+        self.image_shape = (channels, height, width)
+        self.grad_clip_norm, self.ema_decay = o.grad_clip_norm, o.ema_decay
+        betas = torch.linspace(
+            d.beta_start, d.beta_end, d.num_timesteps, dtype=torch.float64
+        )
         self.alphas_cumprod = torch.cumprod(1 - betas, 0).float()
         self.ema = [p.detach().clone() for p in self.model.parameters()]
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
+        self.optimizer = torch.optim.Adam(
+            self.model.parameters(), lr=o.learning_rate, betas=(o.b1, o.b2), eps=o.eps
+        )
         self.scheduler = DDIMScheduler(
-            num_train_timesteps=num_timesteps,
+            num_train_timesteps=d.num_timesteps,
             beta_schedule="linear",
-            beta_start=1e-4,
-            beta_end=0.02,
-            clip_sample=True,
+            beta_start=d.beta_start,
+            beta_end=d.beta_end,
+            clip_sample=config.sample.clip_x0,
         )
         self.scheduler.set_timesteps(ddim_steps)
         self.generator = torch.Generator().manual_seed(0)
@@ -136,7 +149,8 @@ class TorchSide:
 
     def prepare_train(self, batch_size: int):
         self._batches[batch_size] = (
-            self.torch.rand(batch_size, 1, 28, 28, generator=self.generator) * 2 - 1
+            self.torch.rand(batch_size, *self.image_shape, generator=self.generator) * 2
+            - 1
         )
         self.train_step(batch_size)
 
@@ -153,10 +167,10 @@ class TorchSide:
         loss = torch.mean((self._forward(x_t, t) - noise) ** 2)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip_norm)
         self.optimizer.step()
         self._step_count += 1
-        decay = min(0.995, (1 + self._step_count) / (10 + self._step_count))
+        decay = min(self.ema_decay, (1 + self._step_count) / (10 + self._step_count))
         with torch.no_grad():
             torch._foreach_lerp_(self.ema, list(self.model.parameters()), 1 - decay)
 
@@ -167,7 +181,7 @@ class TorchSide:
         torch = self.torch
         self.model.eval()
         with torch.inference_mode():
-            x = torch.randn(num_samples, 1, 28, 28, generator=self.generator)
+            x = torch.randn(num_samples, *self.image_shape, generator=self.generator)
             for t in self.scheduler.timesteps:
                 eps = self._forward(x, t.expand(num_samples))
                 x = self.scheduler.step(
@@ -228,12 +242,7 @@ def main():
 
     torch.manual_seed(0)
     jax_side = JaxSide(args.config, args.ddim_steps)
-    torch_side = TorchSide(
-        args.peer,
-        jax_side.config.diffusion.num_timesteps,
-        args.ddim_steps,
-        jax_side.config.optim.learning_rate,
-    )
+    torch_side = TorchSide(args.peer, jax_side.config, args.ddim_steps)
     print(
         f"machine: {os.cpu_count()} CPUs, jax {jax.__version__} ({jax.devices()[0].platform}), "
         f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
