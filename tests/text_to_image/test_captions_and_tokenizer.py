@@ -124,7 +124,7 @@ def test_fashion_batches_carry_captions_of_their_own_images():
 
 def test_caption_config_errors():
     data = _fashion_data_cfg()
-    data.captions = "files"
+    data.captions = "spoken"
     with pytest.raises(ConfigError, match="data.captions"):
         pipeline.batch_spec(data)
     data.captions = "templates"

@@ -67,7 +67,8 @@ def validate(config):
     if not pipeline.has_captions(config.data):
         raise ConfigError(
             "text_gan trains on captions: set data.captions='templates' (data.source in "
-            f"{', '.join(pipeline.CAPTIONED_SOURCES)})"
+            f"{', '.join(pipeline.CAPTIONED_SOURCES)}) or 'files' (data.source="
+            "'image_folder' with a caption file beside each image)"
         )
     if not t.vocabulary:
         raise ConfigError(

@@ -8,17 +8,21 @@ each split at its class's terciles on the train split (a "small" coat is small f
 level 0 names the low word (small, dark), 2 the high one (large, bright), 1 names nothing.
 Every image gets one caption per template ("a small dark ankle boot", "this coat is
 bright", …). Toy 2-D rings: the mode's compass direction ("the north east mode", …).
+A folder of the user's images reads each image's captions from a text file beside it
+(data.captions = "files", v101jax.data.folders.caption_lines).
 
 An image's *description* is what its captions say, as one int: class · 9 + size level · 3 +
 brightness level (the mode for rings). Two captions with the same description say the same
 thing in other words, so a matching-aware discriminator's mismatched captions are drawn from
-other descriptions, never the image's own.
+other descriptions, never the image's own. A folder image's description numbers its set of
+captions: images captioned alike share one.
 """
 
 import itertools
 
 import numpy as np
 
+from v101jax.core.errors import ConfigError
 from v101jax.data import tokenizer
 
 FASHION_NOUNS = (
@@ -200,3 +204,24 @@ def parse_ring_prompt(text: str) -> int | None:
         if f" {RING_DIRECTIONS[m]} " in padded:
             return m
     return None
+
+
+def file_captions(lines, per_image: int, tok: tokenizer.Tokenizer):
+    """(captions int32 [N, per_image, L], description int32 [N]) of each image's caption
+    lines (a list of N non-empty lists): an image with fewer lines repeats them in turn, one
+    with more keeps its first `per_image`. Words outside the vocabulary become UNK and long
+    captions are cut (tokenizer.encode with strict=False)."""
+    if per_image < 1:
+        raise ConfigError(f"data.captions_per_image={per_image} must be ≥ 1")
+    chosen = [[own[i % len(own)] for i in range(per_image)] for own in lines]
+    # Captions that read the same word for word are the same caption.
+    said = [
+        " | ".join(" ".join(tokenizer.words(c)) for c in sorted(set(own)))
+        for own in chosen
+    ]
+    _, description = np.unique(np.asarray(said, dtype=object), return_inverse=True)
+    tokens = tok.encode_batch([c for own in chosen for c in own], strict=False)
+    return (
+        tokens.reshape(len(lines), per_image, tok.max_length),
+        description.astype(np.int32).reshape(len(lines)),
+    )

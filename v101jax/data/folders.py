@@ -6,6 +6,9 @@
   aligned pairs    pix2pix's format: each file holds A | B side by side (A the left half);
                    `ROOT/{split}/` (train, val, test), e.g. facades or edges2shoes
   two domains      CycleGAN's format: `ROOT/{split}A/` and `ROOT/{split}B/`, unpaired
+  captions         beside each image of an image folder, a text file of the same name
+                   (`boot_01.png` and `boot_01.txt`) holding its captions, one per line
+                   (data.captions=files)
 
 Every image is converted to the requested channels (PIL's "L" or "RGB") and resized to the
 requested size with a bicubic filter (the references' choice) when it differs; the result is
@@ -113,3 +116,38 @@ def read_domains(root: str, split: str, shape) -> tuple[np.ndarray, np.ndarray]:
         read_image_folder(os.path.join(root, f"{split}{domain}"), shape)[0]
         for domain in "AB"
     )
+
+
+def caption_lines(path: str, names: list[str]) -> list[list[str]]:
+    """Each image's captions: the non-blank lines of the `.txt` file beside it in folder
+    `path` (names: the image files). A DataError names the images without a caption file
+    or with an empty one."""
+    lines, missing, empty = [], [], []
+    for name in names:
+        txt = os.path.join(path, os.path.splitext(name)[0] + ".txt")
+        if not os.path.isfile(txt):
+            missing.append(name)
+            continue
+        with open(txt, encoding="utf-8") as f:
+            found = [line.strip() for line in f if line.strip()]
+        if not found:
+            empty.append(os.path.basename(txt))
+        lines.append(found)
+    for what, bad in (
+        ("images have no caption file (NAME.txt)", missing),
+        ("caption files hold no caption", empty),
+    ):
+        if bad:
+            shown = ", ".join(bad[:5]) + (
+                f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+            )
+            raise DataError(
+                f"{path}: {len(bad)} of {len(names)} {what}: {shown} "
+                "(data.captions=files reads one caption per line)"
+            )
+    return lines
+
+
+def read_captions(path: str) -> list[list[str]]:
+    """The captions of folder `path`'s images, in the images' name order (caption_lines)."""
+    return caption_lines(path, image_names(path))

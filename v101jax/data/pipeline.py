@@ -13,6 +13,7 @@ import queue
 import threading
 
 import numpy as np
+from absl import logging
 
 from v101jax.core.errors import ConfigError, DataError
 from v101jax.data import (
@@ -54,9 +55,9 @@ SOURCES = (
     + TOY_SOURCES
 )
 # data.captions="templates": the sources whose examples get templated captions
-# (v101jax.data.captions).
+# (v101jax.data.captions); "files": an image folder's caption files (v101jax.data.folders).
 CAPTIONED_SOURCES = ("fashion_mnist", "ring")
-CAPTION_MODES = ("none", "templates")
+CAPTION_MODES = ("none", "templates", "files")
 
 
 def sample_shape(data_cfg) -> tuple[int, ...]:
@@ -149,19 +150,21 @@ def batch_spec(data_cfg) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     """The keys of `data_cfg.source`'s batches, each with its per-example shape and dtype.
 
     Single-image sources give {"x": an image [H, W, C] or a 2-D point, "label": int32},
-    with data.captions also "captions" (int32 [templates, data.caption_length]: one token
-    sequence per template) and "description" (int32: what they say, v101jax.data.captions);
+    with data.captions also "captions" (int32 [templates or data.captions_per_image,
+    data.caption_length]: one token sequence per caption) and "description" (int32: what
+    they say, v101jax.data.captions);
     paired sources {"source": the input image, "target": the image it maps to, "label":
     int32}; unpaired two-domain sources {"a": an image of domain A, "b": one of domain B},
     so the loop builds example batches from this and never names keys itself.
     """
     shape = sample_shape(data_cfg)
     if has_captions(data_cfg):
-        k = (
-            len(captions.RING_TEMPLATES)
-            if data_cfg.source == "ring"
-            else captions.FASHION_TEMPLATES
-        )
+        if data_cfg.captions == "files":
+            k = data_cfg.captions_per_image
+        elif data_cfg.source == "ring":
+            k = len(captions.RING_TEMPLATES)
+        else:
+            k = captions.FASHION_TEMPLATES
         return {
             "x": (shape, np.float32),
             "label": ((), np.int32),
@@ -189,6 +192,21 @@ def has_captions(data_cfg) -> bool:
         )
     if mode == "none":
         return False
+    if mode == "files":
+        if data_cfg.source != "image_folder":
+            raise ConfigError(
+                "data.captions='files' reads the caption files of data.source='image_folder',"
+                f" not {data_cfg.source!r}"
+            )
+        if data_cfg.get("streaming", False):
+            raise ConfigError(
+                "data.captions='files' reads the folder whole: set data.streaming=False"
+            )
+        if data_cfg.captions_per_image < 1:
+            raise ConfigError(
+                f"data.captions_per_image={data_cfg.captions_per_image} must be ≥ 1"
+            )
+        return True
     if data_cfg.source not in CAPTIONED_SOURCES:
         raise ConfigError(
             f"data.captions={mode!r} writes captions for data.source in "
@@ -198,8 +216,14 @@ def has_captions(data_cfg) -> bool:
 
 
 def caption_vocabulary(data_cfg) -> tuple[str, ...]:
-    """The tokenizer vocabulary of a captioned source (what text.vocabulary is set to)."""
+    """The tokenizer vocabulary of a captioned source (what text.vocabulary is set to): of
+    caption files, every word of the train split's captions, whatever data.split says."""
     has_captions(data_cfg)
+    if data_cfg.captions == "files":
+        train = os.path.join(_folder_root(data_cfg), "train")
+        return tokenizer.build_vocabulary(
+            c for own in folders.read_captions(train) for c in own
+        )
     return captions.vocabulary(data_cfg.source)
 
 
@@ -212,13 +236,32 @@ def _with_captions(data_cfg, dataset: dict) -> dict:
     attribute levels are cut at the train split's per-class terciles, whatever the split."""
     tok = caption_tokenizer(data_cfg)
     labels = dataset["label"]
-    if data_cfg.source == "ring":
+    if data_cfg.captions == "files":
+        lines = folders.read_captions(
+            os.path.join(_folder_root(data_cfg), data_cfg.split)
+        )
+        _warn_long_captions(lines, data_cfg.caption_length)
+        tokens, description = captions.file_captions(
+            lines, data_cfg.captions_per_image, tok
+        )
+    elif data_cfg.source == "ring":
         tokens, description = captions.ring_captions(labels, tok)
     else:
         images = np.round((dataset["x"] + 1.0) * 127.5).astype(np.uint8)
         thresholds = fashion_attribute_thresholds(data_cfg)
         tokens, description = captions.fashion_captions(images, labels, thresholds, tok)
     return {**dataset, "captions": tokens, "description": description}
+
+
+def _warn_long_captions(lines, length: int) -> None:
+    long = [c for own in lines for c in own if len(tokenizer.words(c)) > length]
+    if long:
+        logging.warning(
+            "%d captions have more than data.caption_length=%d words and are cut, e.g. %r",
+            len(long),
+            length,
+            long[0],
+        )
 
 
 def fashion_attribute_thresholds(data_cfg) -> np.ndarray:
@@ -392,11 +435,16 @@ def _load_digits(split: str):
     return {"x": images[keep], "label": labels[keep]}
 
 
-def _load_folder(data_cfg):
+def _folder_root(data_cfg) -> str:
     if not data_cfg.folder:
         raise ConfigError(
             f"data.source={data_cfg.source!r}: set data.folder to the dataset's root folder"
         )
+    return data_cfg.folder
+
+
+def _load_folder(data_cfg):
+    _folder_root(data_cfg)
     shape = _stored_shape(data_cfg)
     if data_cfg.source == "image_folder":
         path = os.path.join(data_cfg.folder, data_cfg.split)
