@@ -257,7 +257,8 @@ def export_prompts(
 
 def prompt_scorer(config):
     """(samples, prompt) → the faithfulness scores of a run's data (metrics.faithfulness):
-    class and attribute accuracy on Fashion-MNIST, mode accuracy on rings; {} otherwise."""
+    class and attribute accuracy and R-precision (metrics.caption_encoder) on Fashion-MNIST,
+    mode accuracy on rings; {} otherwise."""
     from v101jax.metrics import faithfulness
 
     source = config.data.source
@@ -268,7 +269,7 @@ def prompt_scorer(config):
     if source != "fashion_mnist":
         return lambda samples, prompt: {}
     from v101jax.data import pipeline
-    from v101jax.metrics import extractors
+    from v101jax.metrics import caption_encoder, extractors
 
     classifier = extractors.make_extractor("fashion_mnist_classifier")
     thresholds = pipeline.fashion_attribute_thresholds(config.data)
@@ -276,9 +277,17 @@ def prompt_scorer(config):
     def predict(samples):
         return np.argmax(np.asarray(classifier.apply(samples)["logits"]), axis=-1)
 
-    return lambda samples, prompt: faithfulness.fashion_faithfulness(
-        samples, prompt, thresholds, predict
-    )
+    def score(samples, prompt):
+        # Padded samples (data.pad: GigaGAN's 32×32) are measured on the 28×28 garment
+        # frame, as the attribute terciles were.
+        samples = extractors.center_crop(np.asarray(samples), (28, 28))
+        scores = faithfulness.fashion_faithfulness(samples, prompt, thresholds, predict)
+        r_precision = caption_encoder.prompt_r_precision(samples, prompt)
+        if r_precision is not None:
+            scores["r_precision"] = r_precision
+        return scores
+
+    return score
 
 
 _EXPECTED = (
