@@ -227,9 +227,11 @@ def test_training_command_and_prompts(tmp_path):
         "class_accuracy",
         "size_accuracy",
         "brightness_accuracy",
+        "r_precision",
     }
-    assert set(scores[0]) == {"prompt", "class_accuracy"}
+    assert set(scores[0]) == {"prompt", "class_accuracy", "r_precision"}
     assert all(0 <= s["class_accuracy"] <= 1 for s in scores)
+    assert all(0 <= s["r_precision"] <= 1 for s in scores)
     # Prompts are checked before the checkpoint is read; a run without text refuses them.
     with pytest.raises(ConfigError, match="'purple'"):
         export_prompts(workdir, ["a coat", "a purple coat"], 2)
