@@ -32,7 +32,7 @@ from absl import logging
 
 from v101jax.core.errors import WeightsError
 from v101jax.data import captions, tokenizer
-from v101jax.metrics import weights_io
+from v101jax.metrics import fashion_classifier, weights_io
 from v101jax.nn.text import TextEncoder
 
 WEIGHTS_PATH = os.path.join(
@@ -192,7 +192,7 @@ def _shipped():
 def embed_images(images, batch_size: int = 500) -> np.ndarray:
     """Unit embeddings [N, EMBED_DIM] of uint8 or [-1, 1] images [N, 28, 28, 1]."""
     fn = _shipped()[0]
-    x = _to_unit(images)
+    x = fashion_classifier.to_unit(images)
     return np.concatenate(
         [np.asarray(fn(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
     )
@@ -227,13 +227,6 @@ def prompt_r_precision(samples, prompt: str, seed: int = 0) -> float | None:
     true_emb = np.broadcast_to(embed_captions([prompt]), image_emb.shape)
     flat = embed_captions([c for row in candidates for c in row])
     return r_precision(image_emb, true_emb, flat.reshape(len(samples), -1, EMBED_DIM))
-
-
-def _to_unit(images) -> np.ndarray:
-    images = np.asarray(images)
-    if images.dtype == np.uint8:
-        return images.astype(np.float32) / 127.5 - 1.0
-    return images.astype(np.float32)
 
 
 def train(

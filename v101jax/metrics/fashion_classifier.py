@@ -79,7 +79,7 @@ def accuracy(params, images, labels, batch_size: int = 1000) -> float:
     apply = jax.jit(FashionMNISTClassifier().apply)
     correct = 0
     for start in range(0, len(images), batch_size):
-        x = _to_unit(images[start : start + batch_size])
+        x = to_unit(images[start : start + batch_size])
         logits = apply({"params": params}, x)["logits"]
         correct += int(
             np.sum(np.argmax(logits, 1) == labels[start : start + batch_size])
@@ -87,7 +87,8 @@ def accuracy(params, images, labels, batch_size: int = 1000) -> float:
     return correct / len(images)
 
 
-def _to_unit(images) -> np.ndarray:
+def to_unit(images) -> np.ndarray:
+    """uint8 images as float32 in [-1, 1]; float images as float32, unchanged."""
     images = np.asarray(images)
     if images.dtype == np.uint8:
         return images.astype(np.float32) / 127.5 - 1.0
@@ -142,7 +143,7 @@ def train(
             order = rng.permutation(n)
             start = 0
         idx = order[start : start + batch_size]
-        x = _to_unit(train_x[idx])
+        x = to_unit(train_x[idx])
         flip = rng.random(batch_size) < 0.5
         x[flip] = x[flip, :, ::-1]
         params, opt_state, loss = step(params, opt_state, x, train_y[idx])
