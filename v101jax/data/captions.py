@@ -9,7 +9,7 @@ level 0 names the low word (small, dark), 2 the high one (large, bright), 1 name
 Every image gets one caption per template ("a small dark ankle boot", "this coat is
 bright", …). Toy 2-D rings: the mode's compass direction ("the north east mode", …).
 A folder of the user's images reads each image's captions from a text file beside it
-(data.captions = "files", v101jax.data.folders.caption_lines).
+(data.captions = "files", v101jax.data.folders.read_captions).
 
 An image's *description* is what its captions say, as one int: class · 9 + size level · 3 +
 brightness level (the mode for rings). Two captions with the same description say the same
@@ -22,7 +22,6 @@ import itertools
 
 import numpy as np
 
-from v101jax.core.errors import ConfigError
 from v101jax.data import tokenizer
 
 FASHION_NOUNS = (
@@ -211,8 +210,6 @@ def file_captions(lines, per_image: int, tok: tokenizer.Tokenizer):
     lines (a list of N non-empty lists): an image with fewer lines repeats them in turn, one
     with more keeps its first `per_image`. Words outside the vocabulary become UNK and long
     captions are cut (tokenizer.encode with strict=False)."""
-    if per_image < 1:
-        raise ConfigError(f"data.captions_per_image={per_image} must be ≥ 1")
     chosen = [[own[i % len(own)] for i in range(per_image)] for own in lines]
     # Captions that read the same word for word are the same caption.
     said = [

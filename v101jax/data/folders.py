@@ -118,10 +118,11 @@ def read_domains(root: str, split: str, shape) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def caption_lines(path: str, names: list[str]) -> list[list[str]]:
-    """Each image's captions: the non-blank lines of the `.txt` file beside it in folder
-    `path` (names: the image files). A DataError names the images without a caption file
-    or with an empty one."""
+def read_captions(path: str) -> list[list[str]]:
+    """The captions of folder `path`'s images, in the images' name order: the non-blank
+    lines of the `.txt` file beside each. A DataError names the images without a caption
+    file or with an empty one."""
+    names = image_names(path)
     lines, missing, empty = [], [], []
     for name in names:
         txt = os.path.join(path, os.path.splitext(name)[0] + ".txt")
@@ -146,8 +147,3 @@ def caption_lines(path: str, names: list[str]) -> list[list[str]]:
                 "(data.captions=files reads one caption per line)"
             )
     return lines
-
-
-def read_captions(path: str) -> list[list[str]]:
-    """The captions of folder `path`'s images, in the images' name order (caption_lines)."""
-    return caption_lines(path, image_names(path))
