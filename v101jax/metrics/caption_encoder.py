@@ -176,9 +176,8 @@ def load_params(path: str = WEIGHTS_PATH) -> tuple[dict, dict]:
     return params, metadata
 
 
-@functools.lru_cache(maxsize=1)
-def _shipped():
-    params = load_params()[0]
+def _encoders(params):
+    """(images → embeddings, tokens → embeddings), jitted, of `params`."""
     model = CaptionEncoder(len(vocabulary()))
     images = jax.jit(
         lambda x: model.apply({"params": params}, x, method=model.encode_images)
@@ -187,6 +186,11 @@ def _shipped():
         lambda t: model.apply({"params": params}, t, method=model.encode_captions)
     )
     return images, texts
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped():
+    return _encoders(load_params()[0])
 
 
 def embed_images(images, batch_size: int = 500) -> np.ndarray:
@@ -302,15 +306,9 @@ def train(
 def held_out_r_precision(params, test_set, num: int, seed: int = 0) -> float:
     """R-precision of `params` on the first `num` images of a captioned split, each against
     its first-template caption and 99 of other descriptions (in chunks of 250 images)."""
-    model = CaptionEncoder(len(vocabulary()))
     tok = caption_tokenizer()
     rng = np.random.default_rng(seed)
-    images = jax.jit(
-        lambda x: model.apply({"params": params}, x, method=model.encode_images)
-    )
-    texts = jax.jit(
-        lambda t: model.apply({"params": params}, t, method=model.encode_captions)
-    )
+    images, texts = _encoders(params)
     hits = 0.0
     for start in range(0, num, 250):
         stop = min(start + 250, num)
