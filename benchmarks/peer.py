@@ -31,9 +31,10 @@ the package or its tests:
 
     make peer-setup      # .venv-peer: v101jax plus torch==2.13.0 and diffusers
 
-`--peer=ddpm_pytorch` adds denoising-diffusion-pytorch's `Unet` (dim 16, multipliers 1/2/4)
-when that package is installed; its layout differs (two blocks per level, linear attention),
-so its parameter count is printed beside its times.
+`--peer=ddpm_pytorch` times denoising-diffusion-pytorch's `Unet` instead (dim and multipliers
+from the config's channels and channel_mult) when that package is installed; its layout
+differs (two blocks per level, linear attention), so its parameter count differs too, and
+both are printed.
 """
 
 import argparse
