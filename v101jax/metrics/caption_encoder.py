@@ -28,7 +28,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from absl import logging
 
 from v101jax.core.errors import WeightsError
 from v101jax.data import captions, tokenizer
@@ -263,43 +262,29 @@ def train(
         jnp.zeros((1, 28, 28, 1), jnp.float32),
         jnp.zeros((1, CAPTION_LENGTH), jnp.int32),
     )["params"]
-    schedule = optax.warmup_cosine_decay_schedule(
-        0.0, learning_rate, min(200, num_steps // 10), num_steps
-    )
-    tx = optax.adam(schedule)
-    opt_state = tx.init(params)
 
-    @functools.partial(jax.jit, donate_argnums=(0, 1))
-    def step(params, opt_state, x, tokens, description):
-        def loss_fn(p):
-            image_emb, text_emb, scale = model.apply({"params": p}, x, tokens)
-            return multi_positive_loss(image_emb, text_emb, scale, description)
-
-        loss, grads = jax.value_and_grad(loss_fn)(params)
-        updates, opt_state = tx.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
+    def loss_fn(p, x, tokens, description):
+        image_emb, text_emb, scale = model.apply({"params": p}, x, tokens)
+        return multi_positive_loss(image_emb, text_emb, scale, description)
 
     rng = np.random.default_rng(seed)
-    n = len(train_set["x"])
-    order = rng.permutation(n)
-    for i in range(num_steps):
-        start = (i * batch_size) % n
-        if start + batch_size > n:  # next epoch
-            order = rng.permutation(n)
-            start = 0
-        idx = order[start : start + batch_size]
-        x = train_set["x"][idx].copy()
-        flip = rng.random(batch_size) < 0.5
-        x[flip] = x[flip, :, ::-1]
-        template = rng.integers(0, train_set["captions"].shape[1], batch_size)
-        tokens = train_set["captions"][idx, template]
-        params, opt_state, loss = step(
-            params, opt_state, x, tokens, train_set["description"][idx]
-        )
-        if log_every and (i + 1) % log_every == 0:
-            logging.info(
-                "caption encoder step %d/%d  loss %.4f", i + 1, num_steps, loss
-            )
+
+    def batch_inputs(idx):
+        template = rng.integers(0, train_set["captions"].shape[1], len(idx))
+        return train_set["captions"][idx, template], train_set["description"][idx]
+
+    params = fashion_classifier.fit(
+        params,
+        loss_fn,
+        train_set["x"],
+        batch_inputs,
+        num_steps=num_steps,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        rng=rng,
+        log_every=log_every,
+        what="caption encoder",
+    )
     return params, held_out_r_precision(params, test_set, num_test, seed)
 
 

@@ -118,6 +118,47 @@ def train(
     model = FashionMNISTClassifier()
     key = jax.random.PRNGKey(seed)
     params = model.init(key, jnp.zeros((1, 28, 28, 1), jnp.float32))["params"]
+
+    def loss_fn(p, x, y):
+        logits = model.apply({"params": p}, x)["logits"]
+        return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+
+    params = fit(
+        params,
+        loss_fn,
+        train_x,
+        lambda idx: (train_y[idx],),
+        num_steps=num_steps,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        rng=np.random.default_rng(seed),
+        log_every=log_every,
+        what="classifier",
+    )
+    return params, accuracy(params, test_x[:num_test], test_y[:num_test])
+
+
+def fit(
+    params,
+    loss_fn,
+    images,
+    batch_inputs,
+    *,
+    num_steps: int,
+    batch_size: int,
+    learning_rate: float,
+    rng,
+    log_every: int,
+    what: str,
+):
+    """Trains `params` on loss_fn(params, x, *batch_inputs(indices)) and returns them: the
+    shipped networks' recipe (the classifier, the caption encoder).
+
+    Adam with a linear warm-up (200 steps, at most a tenth of the run) and cosine decay; each
+    step takes the next `batch_size` images of a permutation drawn from `rng` per epoch, in
+    [-1, 1], each flipped horizontally with probability ½ (drawn from `rng` before
+    batch_inputs is called, so batch_inputs may draw from it too).
+    """
     schedule = optax.warmup_cosine_decay_schedule(
         0.0, learning_rate, min(200, num_steps // 10), num_steps
     )
@@ -125,17 +166,12 @@ def train(
     opt_state = tx.init(params)
 
     @functools.partial(jax.jit, donate_argnums=(0, 1))
-    def step(params, opt_state, x, y):
-        def loss_fn(p):
-            logits = model.apply({"params": p}, x)["logits"]
-            return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
-
-        loss, grads = jax.value_and_grad(loss_fn)(params)
+    def step(params, opt_state, x, *inputs):
+        loss, grads = jax.value_and_grad(loss_fn)(params, x, *inputs)
         updates, opt_state = tx.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
 
-    rng = np.random.default_rng(seed)
-    n = len(train_x)
+    n = len(images)
     order = rng.permutation(n)
     for i in range(num_steps):
         start = (i * batch_size) % n
@@ -143,10 +179,10 @@ def train(
             order = rng.permutation(n)
             start = 0
         idx = order[start : start + batch_size]
-        x = to_unit(train_x[idx])
+        x = to_unit(images[idx])
         flip = rng.random(batch_size) < 0.5
         x[flip] = x[flip, :, ::-1]
-        params, opt_state, loss = step(params, opt_state, x, train_y[idx])
+        params, opt_state, loss = step(params, opt_state, x, *batch_inputs(idx))
         if log_every and (i + 1) % log_every == 0:
-            logging.info("classifier step %d/%d  loss %.4f", i + 1, num_steps, loss)
-    return params, accuracy(params, test_x[:num_test], test_y[:num_test])
+            logging.info("%s step %d/%d  loss %.4f", what, i + 1, num_steps, loss)
+    return params
