@@ -72,6 +72,9 @@ def text_gan_base_config():
     # pairs of one caption with two z; 0 = off. 1 quadrupled one caption's spread in the
     # demo but raised fmnist_fd from 54 to 78 (with minibatch_std 4; RESULTS.md).
     g.mode_seeking_weight = 0.0
+    # The upsampler's L1 to the real image its source was pooled from (text_upsampler
+    # only; configs/gigagan_upsampler.py); 0 = off.
+    g.reconstruction_weight = 0.0
 
     config.train.checkpoint_every = 1000
     config.train.sample_every = 1000

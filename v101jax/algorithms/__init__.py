@@ -21,6 +21,7 @@ from v101jax.algorithms import (
     stylegan,
     super_resolution,
     text_gan,
+    text_upsampler,
     vqvae,
     vqvae_prior,
 )
@@ -45,6 +46,7 @@ REGISTRY: dict[str, Algorithm] = {
         stylegan,
         super_resolution,
         text_gan,
+        text_upsampler,
         vqvae,
         vqvae_prior,
     )

@@ -43,8 +43,14 @@ from v101jax.data.tokenizer import Tokenizer
 from v101jax.gan import losses, pair
 from v101jax.models import gan as nets
 from v101jax.models import gigagan
+from v101jax.models.progan import downsample
 from v101jax.models.text_gan import TextConditioned
 from v101jax.nn.text import TextEncoder
+
+# The text upsampler's network (algorithm text_upsampler): G also reads a low-resolution image.
+UPSAMPLER = "gigagan_upsampler"
+# Networks that make (and whose D judges) an image pyramid.
+PYRAMID_MODELS = ("gigagan", UPSAMPLER)
 
 
 def resolve_config(config):
@@ -86,8 +92,20 @@ def validate(config):
             f"gan.interpolation_beta={g.interpolation_beta} must be in [0, 1]"
         )
     require_non_negative(
-        config, "gan", ("r1_gamma", "interpolation_weight", "mode_seeking_weight")
+        config,
+        "gan",
+        (
+            "r1_gamma",
+            "interpolation_weight",
+            "mode_seeking_weight",
+            "reconstruction_weight",
+        ),
     )
+    if g.reconstruction_weight > 0 and config.model.name != UPSAMPLER:
+        raise ConfigError(
+            f"gan.reconstruction_weight={g.reconstruction_weight}: only the upsampler "
+            f"(model.name={UPSAMPLER!r}) has a target image to reconstruct"
+        )
     if g.mode_seeking_weight > 0 and config.data.batch_size % 2:
         raise ConfigError(
             f"gan.mode_seeking_weight pairs the batch's halves: data.batch_size="
@@ -105,12 +123,18 @@ def validate(config):
         raise ConfigError(
             f"text.width={t.width} must be a multiple of text.num_heads={t.num_heads}"
         )
-    if config.model.name in ("dcgan", "gigagan") and config.data.source in TOY_SOURCES:
+    if (config.model.name == UPSAMPLER) != (config.algorithm == "text_upsampler"):
+        raise ConfigError(
+            f"model.name={UPSAMPLER!r} is the network of algorithm 'text_upsampler' "
+            f"(configs/gigagan_upsampler.py), and that algorithm's only one; this config "
+            f"has algorithm={config.algorithm!r} and model.name={config.model.name!r}"
+        )
+    if config.model.name != "mlp" and config.data.source in TOY_SOURCES:
         raise ConfigError(
             f"model.name={config.model.name!r} needs image data, not "
             f"data.source={config.data.source!r}"
         )
-    if config.model.name == "gigagan":
+    if config.model.name in PYRAMID_MODELS:
         m = config.model
         size = sample_shape(config.data)[0]
         if size != 4 * 2 ** (len(m.widths) - 1):
@@ -126,6 +150,13 @@ def validate(config):
             raise ConfigError(
                 f"model.cross_attention_levels={tuple(m.cross_attention_levels)} must "
                 f"name levels 0 … {len(m.widths) - 1}"
+            )
+    if config.model.name == UPSAMPLER:
+        factor = config.model.upsample_factor
+        if factor < 2 or factor & (factor - 1) or size // factor < 4:
+            raise ConfigError(
+                f"model.upsample_factor={factor} must be a power of 2 ≥ 2 that leaves "
+                f"sources of at least 4 px (the images are {size} px)"
             )
 
 
@@ -174,28 +205,36 @@ def make_networks(config):
             minibatch_std=m.minibatch_std,
             **shared,
         )
-    elif m.name == "gigagan":
+    elif m.name in PYRAMID_MODELS:
         size, _, channels = sample_shape(config.data)
         widths = tuple(m.widths)
+        synthesis = {
+            "widths": widths,
+            "channels": channels,
+            "w_dim": m.w_dim,
+            "mapping_layers": m.mapping_layers,
+            "code_dim": t.code_dim,
+            "cross_attention_levels": tuple(m.cross_attention_levels),
+            "num_heads": m.num_heads,
+            "pyramid_levels": m.pyramid_levels,
+            "dtype": dtype,
+        }
+        if m.name == UPSAMPLER:
+            gen = gigagan.TextUpsampler(
+                encoder(), factor=m.upsample_factor, **synthesis
+            )
+        else:
+            gen = gigagan.TextStyleGenerator(encoder(), **synthesis)
         return (
-            gigagan.TextStyleGenerator(
-                encoder(),
-                widths=widths,
-                channels=channels,
-                w_dim=m.w_dim,
-                mapping_layers=m.mapping_layers,
-                code_dim=t.code_dim,
-                cross_attention_levels=tuple(m.cross_attention_levels),
-                num_heads=m.num_heads,
-                pyramid_levels=m.pyramid_levels,
-                dtype=dtype,
-            ),
+            gen,
             gigagan.MultiScaleTextDiscriminator(
                 encoder(), widths=widths, group_size=m.minibatch_std, dtype=dtype
             ),
         )
     else:
-        raise ConfigError(f"model.name={m.name!r} is not one of: mlp, dcgan, gigagan")
+        raise ConfigError(
+            f"model.name={m.name!r} is not one of: mlp, dcgan, {', '.join(PYRAMID_MODELS)}"
+        )
     return (
         TextConditioned(encoder(), gen, code_dim=t.code_dim, dtype=dtype),
         TextConditioned(encoder(), disc, code_dim=t.code_dim, dtype=dtype),
@@ -212,7 +251,11 @@ def init(config, rng, example_batch) -> MultiState:
     z = jnp.zeros((x.shape[0], config.model.latent_dim), jnp.float32)
     noise_key, g_key = jax.random.split(g_key)
     g_vars = gen_model.init(
-        {"params": g_key, "noise": noise_key}, z, tokens, train=False
+        {"params": g_key, "noise": noise_key},
+        z,
+        tokens,
+        *conditioning_images(config, x),
+        train=False,
     )
     d_vars = disc_model.init(d_key, _judged(config, x), tokens, train=False)
     return pair.generator_and_discriminator(
@@ -250,16 +293,31 @@ def _latents(config, rng, n):
     return jax.random.normal(rng, (n, config.model.latent_dim), jnp.float32)
 
 
-def _generate(gen, params, z, tokens, rng, **mixing):
+def low_resolution(config, x):
+    """The upsampler's source for images x: 2× average pooling (the pyramid's filter, so
+    a base generator's pyramid level is what it was trained on) to 1/model.upsample_factor
+    of the size."""
+    for _ in range(config.model.upsample_factor.bit_length() - 1):
+        x = downsample(x)
+    return x
+
+
+def conditioning_images(config, x) -> tuple:
+    """The images G reads besides z and the caption, for a batch of real images x: the
+    upsampler's low-resolution source, else none."""
+    return (low_resolution(config, x),) if config.model.name == UPSAMPLER else ()
+
+
+def _generate(gen, params, z, tokens, rng, *images, **mixing):
     """(G's output: images, or GigaGAN's pyramid, coarse to fine; new model state)."""
     return apply_network(
-        gen, params, z, tokens, train=True, rngs={"noise": rng}, **mixing
+        gen, params, z, tokens, *images, train=True, rngs={"noise": rng}, **mixing
     )
 
 
 def _judged(config, x):
     """What D reads of real images x: the image, or GigaGAN's pyramid of it."""
-    if config.model.name == "gigagan":
+    if config.model.name in PYRAMID_MODELS:
         return gigagan.image_pyramid(x, config.model.pyramid_levels)
     return x
 
@@ -276,10 +334,17 @@ def discriminator_step(config, gen, disc, batch, rng):
     b = real.shape[0]
     caption_key, z_key, noise_key = jax.random.split(rng, 3)
     right, wrong, valid = _batch_captions(batch, caption_key)
-    fake, _ = _generate(gen, gen.params, _latents(config, z_key, b), right, noise_key)
+    fake, _ = _generate(
+        gen,
+        gen.params,
+        _latents(config, z_key, b),
+        right,
+        noise_key,
+        *conditioning_images(config, real),
+    )
     fake = jax.lax.stop_gradient(fake)
     judged_real = _judged(config, real)
-    if config.model.name == "gigagan":
+    if config.model.name in PYRAMID_MODELS:
         valid = valid[:, None]  # scores [B, levels]: one per pyramid level
 
     def loss_fn(params):
@@ -340,10 +405,11 @@ def generator_step(config, gen, disc, batch, rng):
         half = b // 2
         batch = {
             k: jnp.concatenate([batch[k][:half], batch[k][:half]])
-            for k in ("captions", "description")
+            for k in ("x", "captions", "description")
         }
     right, _, valid = _batch_captions(batch, caption_key)
     tokens, mixing = right, {}
+    images = conditioning_images(config, batch["x"])
     interpolate = g.interpolation_weight > 0
     if interpolate:
         # G makes 2B images in one call (one set of batch statistics): B from the right
@@ -352,6 +418,7 @@ def generator_step(config, gen, disc, batch, rng):
             batch["description"], jax.random.fold_in(caption_key, 1)
         )
         tokens = jnp.concatenate([right, right])
+        images = tuple(jnp.concatenate([v, v]) for v in images)
         mixing = {
             "mix_tokens": jnp.concatenate([right, right[j]]),
             "beta": jnp.concatenate(
@@ -361,15 +428,22 @@ def generator_step(config, gen, disc, batch, rng):
     z = _latents(config, z_key, tokens.shape[0])
 
     def loss_fn(params):
-        fake, new_state = _generate(gen, params, z, tokens, noise_key, **mixing)
+        fake, new_state = _generate(
+            gen, params, z, tokens, noise_key, *images, **mixing
+        )
         (scores, _), _ = apply_network(
             disc, disc.params, fake, tokens, train=False, **mixing
         )
         loss = losses.generator_loss(g.loss, scores[:b])
         scalars = {"g_adversarial_loss": loss}
+        final = fake[-1] if config.model.name in PYRAMID_MODELS else fake
+        if g.reconstruction_weight > 0:
+            # The upsampler's L1 to the image its source was pooled from (GigaGAN: LPIPS).
+            reconstruction = jnp.mean(jnp.abs(final[:b] - batch["x"]))
+            loss = loss + g.reconstruction_weight * reconstruction
+            scalars["reconstruction_l1"] = reconstruction
         if seek_modes:
-            images = fake[-1] if config.model.name == "gigagan" else fake
-            ratio = mode_seeking_ratio(images[:b], z[:b])
+            ratio = mode_seeking_ratio(final[:b], z[:b])
             loss = loss + g.mode_seeking_weight / (ratio + 1e-5)
             scalars["mode_seeking_ratio"] = ratio
         if interpolate:

@@ -20,6 +20,7 @@ levels.
 from collections.abc import Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 from v101jax.models.progan import downsample, upsample
@@ -49,6 +50,61 @@ def image_pyramid(images, levels: int) -> list:
     return pyramid
 
 
+def _text_style(module, z, tokens, mix_tokens, beta):
+    """(w [B, w_dim], token features, mask) of the caption and z, inside `module`'s compact
+    call: w = mapping(z, LeakyReLU(P · pooled caption code)). GAN-INT interpolates the
+    global code only; the token features are the first caption's."""
+    local, _, mask = module.encoder(tokens)
+    pooled = interpolated_pooled(module.encoder, tokens, mix_tokens, beta)
+    code = _lrelu(nn.Dense(module.code_dim, name="text_projection")(pooled))
+    w = MappingNetwork(
+        module.w_dim, module.mapping_layers, module.mapping_lr, name="mapping"
+    )(jnp.concatenate([z, code], axis=-1))
+    return w, local.astype(module.dtype), mask
+
+
+def _text_style_synthesis(module, x, w, local, mask, skips: dict) -> list:
+    """The synthesis levels shared by the generator and the upsampler, run inside `module`'s
+    compact call (so their parameters keep the names level{l}_layer{j}, cross_attention{l},
+    to_rgb{l}): from x at 4 px, per level ×2 nearest upsampling, the U-Net skip features of
+    that size concatenated when `skips` has them (the upsampler's), two modulated style
+    layers, cross-attention to the caption's tokens where asked, and a to-RGB output added to
+    the upsampled image so far. Returns the image pyramid [4·2^l px for every level]."""
+    image, pyramid = None, []
+    for level, width in enumerate(module.widths):
+        if level > 0:
+            x = upsample(x)
+        if x.shape[1] in skips:
+            x = jnp.concatenate([x, skips[x.shape[1]]], axis=-1)
+        for j in range(2):
+            x = StyleLayer(
+                width,
+                style="modulated",
+                dtype=module.dtype,
+                name=f"level{level}_layer{j}",
+            )(x, w)
+        if level in module.cross_attention_levels:
+            x = CrossAttention2D(
+                num_heads=module.num_heads,
+                num_groups=min(8, width),
+                dtype=module.dtype,
+                name=f"cross_attention{level}",
+            )(x, local, mask)
+        rgb = ModulatedConv(
+            module.channels,
+            kernel_size=1,
+            demodulate=False,
+            dtype=module.dtype,
+            name=f"to_rgb{level}",
+        )(x, w)
+        rgb = rgb + module.param(
+            f"to_rgb{level}_bias", nn.initializers.zeros, (module.channels,)
+        )
+        image = rgb if image is None else upsample(image) + rgb
+        pyramid.append(image.astype(jnp.float32))
+    return pyramid
+
+
 class TextStyleGenerator(nn.Module):
     """(z [B, latent], tokens [B, L]) → the image pyramid [4·2^l px for l in levels]."""
 
@@ -67,46 +123,71 @@ class TextStyleGenerator(nn.Module):
     @nn.compact
     def __call__(self, z, tokens, *, train: bool, mix_tokens=None, beta: float = 0.5):
         del train
-        local, _, mask = self.encoder(tokens)
-        # GAN-INT interpolates the global code only; the tokens are the first caption's.
-        pooled = interpolated_pooled(self.encoder, tokens, mix_tokens, beta)
-        code = _lrelu(nn.Dense(self.code_dim, name="text_projection")(pooled))
-        w = MappingNetwork(
-            self.w_dim, self.mapping_layers, self.mapping_lr, name="mapping"
-        )(jnp.concatenate([z, code], axis=-1))
+        w, local, mask = _text_style(self, z, tokens, mix_tokens, beta)
         x = LearnedConstant((4, 4, self.widths[0]), name="const")(z.shape[0])
-        x = x.astype(self.dtype)
-        image, pyramid = None, []
-        for level, width in enumerate(self.widths):
-            if level > 0:
-                x = upsample(x)
-            for j in range(2):
-                x = StyleLayer(
-                    width,
-                    style="modulated",
-                    dtype=self.dtype,
-                    name=f"level{level}_layer{j}",
-                )(x, w)
-            if level in self.cross_attention_levels:
-                x = CrossAttention2D(
-                    num_heads=self.num_heads,
-                    num_groups=min(8, width),
-                    dtype=self.dtype,
-                    name=f"cross_attention{level}",
-                )(x, local.astype(self.dtype), mask)
-            rgb = ModulatedConv(
-                self.channels,
-                kernel_size=1,
-                demodulate=False,
-                dtype=self.dtype,
-                name=f"to_rgb{level}",
-            )(x, w)
-            rgb = rgb + self.param(
-                f"to_rgb{level}_bias", nn.initializers.zeros, (self.channels,)
-            )
-            image = rgb if image is None else upsample(image) + rgb
-            pyramid.append(image.astype(jnp.float32))
+        pyramid = _text_style_synthesis(
+            self, x.astype(self.dtype), w, local, mask, skips={}
+        )
         return pyramid[-self.pyramid_levels :]
+
+
+class TextUpsampler(nn.Module):
+    """GigaGAN's text-conditioned upsampler, sized for small images: (z [B, latent],
+    tokens [B, L], source [B, s, s, C]) → the image pyramid up to `factor`·s px.
+
+    An asymmetric U-Net (§3.5 of the paper): from-RGB at the source's size, then 3×3
+    convolutions with 2× average pooling down to 4 px, keeping each size's features; the
+    generator's synthesis levels from there up to the output size (the skips concatenated
+    where their size recurs, the same style from z and the caption, cross-attention to its
+    tokens). Each returned level adds the bicubic resize of the source to that size, so the
+    network learns what bicubic upsampling misses."""
+
+    encoder: TextEncoder
+    widths: Sequence[int] = (64, 64, 32, 16)  # channels of the levels 4, 8, 16, 32 px
+    factor: int = 2  # output size / source size
+    channels: int = 1
+    w_dim: int = 128
+    mapping_layers: int = 4
+    mapping_lr: float = 0.01
+    code_dim: int = 128
+    cross_attention_levels: Sequence[int] = (1, 2)
+    num_heads: int = 2
+    pyramid_levels: int = 3
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(
+        self, z, tokens, source, *, train: bool, mix_tokens=None, beta: float = 0.5
+    ):
+        del train
+        size = source.shape[1]
+        if size * self.factor != 4 * 2 ** (len(self.widths) - 1):
+            raise ValueError(
+                f"{size} px sources × {self.factor} are not the "
+                f"{4 * 2 ** (len(self.widths) - 1)} px that widths={tuple(self.widths)} make"
+            )
+        w, local, mask = _text_style(self, z, tokens, mix_tokens, beta)
+        level = (size // 4).bit_length() - 1  # the source's level: 4 px → 0, 8 → 1, …
+        h = _lrelu(
+            EqualizedConv(self.widths[level], kernel_size=1, name="from_rgb")(
+                source.astype(self.dtype)
+            )
+        )
+        skips = {}
+        for lv in range(level, 0, -1):
+            h = _lrelu(EqualizedConv(self.widths[lv], name=f"down{lv}_conv")(h))
+            skips[h.shape[1]] = h
+            h = downsample(h)
+        h = _lrelu(EqualizedConv(self.widths[0], name="down0_conv")(h))
+        pyramid = _text_style_synthesis(self, h, w, local, mask, skips=skips)
+        n, _, _, c = source.shape
+        return [
+            image
+            + jax.image.resize(
+                source, (n, image.shape[1], image.shape[2], c), method="cubic"
+            )
+            for image in pyramid[-self.pyramid_levels :]
+        ]
 
 
 class MultiScaleTextDiscriminator(nn.Module):
