@@ -15,9 +15,11 @@ Presets: (none) CPU demo on Fashion-MNIST, smoke. The demo (3000 steps, batch 32
 minutes on 2 cores with tests beside it: fmnist_fd 23.0 and class accuracy 0.87 on 1000
 samples of held-out captions (GAN-CLS: 47.9, 0.79; benchmarks/RESULTS.md).
 
+The paper's second stage, a text-conditioned upsampler, is configs/gigagan_upsampler.py: it
+lifts this run's 16 px pyramid level to 32 px (--config.upsampler.base_workdir=runs/gigagan).
+
 Left out of the paper's design, for size (v101jax/models/gigagan.py): the adaptive kernel
-bank, self-attention, the CLIP text tower and contrastive loss, and the 64 → 512 px
-upsampler.
+bank, self-attention and the contrastive loss.
 """
 
 from configs import base, text_gan

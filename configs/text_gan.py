@@ -58,6 +58,9 @@ def text_gan_base_config():
     t.code_dim = (
         128  # the projected caption code (Linear → LeakyReLU 0.2), as the paper
     )
+    t.encoder = "own"  # own (the transformer above) | clip (a frozen CLIP text tower)
+    t.clip_weights = ""  # clip: the .npz of experiments.convert_clip_text_weights
+    t.clip_length = 32  # clip: CLIP tokens per caption (SOT, pieces, EOT, padding)
 
     gan_base.use_adversarial_optimizers(config)
     config.gan = g = ml_collections.ConfigDict()

@@ -34,7 +34,7 @@ import jax.numpy as jnp
 from v101jax.algorithms.contract import Algorithm
 from v101jax.algorithms.gan import apply_network
 from v101jax.core import precision
-from v101jax.core.errors import ConfigError, require_non_negative
+from v101jax.core.errors import ConfigError, WeightsError, require_non_negative
 from v101jax.core.inputs import take_inputs
 from v101jax.core.train_state import MultiState, gradient_step, sampling_params
 from v101jax.data import pipeline, sample_shape
@@ -44,7 +44,13 @@ from v101jax.gan import losses, pair
 from v101jax.models import gan as nets
 from v101jax.models import gigagan
 from v101jax.models.progan import downsample
-from v101jax.models.text_gan import TextConditioned
+from v101jax.models.text_gan import (
+    FrozenCLIPEncoder,
+    TextConditioned,
+    clip_architecture,
+    clip_tokenizer,
+    word_pieces,
+)
 from v101jax.nn.text import TextEncoder
 
 # The text upsampler's network (algorithm text_upsampler): G also reads a low-resolution image.
@@ -53,13 +59,32 @@ UPSAMPLER = "gigagan_upsampler"
 PYRAMID_MODELS = ("gigagan", UPSAMPLER)
 
 
+# Fields added since runs were first saved, with the value that keeps an older run's meaning:
+# `resolve_config` fills them into a config.json that lacks them.
+ADDED_FIELDS = {
+    ("gan", "reconstruction_weight"): 0.0,
+    ("text", "encoder"): "own",
+    ("text", "clip_weights"): "",
+    ("text", "clip_length"): 32,
+}
+
+
 def resolve_config(config):
-    """`config` with text.vocabulary set to the data's caption vocabulary (when empty)."""
-    if config.text.vocabulary:
+    """`config` with text.vocabulary set to the data's caption vocabulary (when empty) and
+    ADDED_FIELDS filled in where an older run's config lacks them."""
+    missing = {
+        (section, field): value
+        for (section, field), value in ADDED_FIELDS.items()
+        if field not in config[section]
+    }
+    if config.text.vocabulary and not missing:
         return config
     config = config.copy_and_resolve_references()
     with config.unlocked():
-        config.text.vocabulary = tuple(pipeline.caption_vocabulary(config.data))
+        for (section, field), value in missing.items():
+            config[section][field] = value
+        if not config.text.vocabulary:
+            config.text.vocabulary = tuple(pipeline.caption_vocabulary(config.data))
     return config
 
 
@@ -123,6 +148,28 @@ def validate(config):
         raise ConfigError(
             f"text.width={t.width} must be a multiple of text.num_heads={t.num_heads}"
         )
+    if t.encoder not in ("own", "clip"):
+        raise ConfigError(f"text.encoder={t.encoder!r} is not one of: own, clip")
+    if t.encoder == "clip":
+        try:
+            positions = clip_architecture(t.clip_weights)["max_length"]
+            pieces = word_pieces(clip_tokenizer(t.clip_weights), t.vocabulary)
+        except WeightsError as e:
+            raise ConfigError(
+                f"text.encoder='clip' reads text.clip_weights={t.clip_weights!r}: {e}"
+            ) from None
+        if not 2 <= t.clip_length <= positions:
+            raise ConfigError(
+                f"text.clip_length={t.clip_length} must be in 2 … {positions}: SOT and "
+                f"EOT, within the {positions} positions of {t.clip_weights}"
+            )
+        longest = max(range(len(pieces)), key=lambda w: len(pieces[w]))
+        if len(pieces[longest]) > t.clip_length - 2:
+            raise ConfigError(
+                f"the vocabulary's word {t.vocabulary[longest]!r} is "
+                f"{len(pieces[longest])} CLIP tokens; text.clip_length={t.clip_length} "
+                f"leaves {t.clip_length - 2} between SOT and EOT"
+            )
     if (config.model.name == UPSAMPLER) != (config.algorithm == "text_upsampler"):
         raise ConfigError(
             f"model.name={UPSAMPLER!r} is the network of algorithm 'text_upsampler' "
@@ -166,6 +213,15 @@ def make_networks(config):
     dtype = precision.compute_dtype(m.dtype)
 
     def encoder():
+        if t.encoder == "clip":
+            # The weights are read from the file when the network is initialised.
+            return FrozenCLIPEncoder(
+                weights_path=t.clip_weights,
+                vocabulary=tuple(t.vocabulary),
+                clip_length=t.clip_length,
+                width=t.width,
+                dtype=dtype,
+            )
         return TextEncoder(
             vocab_size=len(t.vocabulary),
             width=t.width,
@@ -244,6 +300,12 @@ def make_networks(config):
 def init(config, rng, example_batch) -> MultiState:
     """Both networks (each with its text encoder), their optimisers and G's EMA."""
     validate(config)
+    return init_state(config, rng, example_batch)
+
+
+def init_state(config, rng, example_batch) -> MultiState:
+    """`init` without the config checks: how a second stage rebuilds a finished run's state
+    (whose config.json may predate fields added since)."""
     gen_model, disc_model = make_networks(config)
     g_key, d_key = jax.random.split(rng)
     x = example_batch["x"]

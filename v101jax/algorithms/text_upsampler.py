@@ -58,6 +58,8 @@ def resolve_base(config):
     if not config.upsampler.base_workdir:
         return config
     config = first_stage.resolve(config, "upsampler", "base", ("text_gan",), BASE_HINT)
+    with config.unlocked():
+        config.upsampler.base = text_gan.resolve_config(config.upsampler.base)
     base = config.upsampler.base
     size = sample_shape(config.data)[0]
     levels = [size >> i for i in range(base.model.pyramid_levels)]
@@ -93,7 +95,9 @@ def load_base(config, state: MultiState) -> MultiState:
     if not config.upsampler.base_workdir:
         return state
     base, _ = _base_generator(config)
-    trained = first_stage.restore(base, config.upsampler.base_workdir, text_gan.init)
+    trained = first_stage.restore(
+        base, config.upsampler.base_workdir, text_gan.init_state
+    )
     gen = trained["gen"]
     return state.replace(
         frozen={
@@ -111,7 +115,7 @@ def init(config, rng, example_batch_) -> MultiState:
     if not config.upsampler.base_workdir:
         return state
     base, _ = _base_generator(config)
-    base_state = text_gan.init(
+    base_state = text_gan.init_state(
         base, jax.random.fold_in(rng, 1), example_batch(base.data, 1)
     )
     gen = base_state["gen"]
@@ -134,7 +138,9 @@ def base_samples(config, state: MultiState, tokens, rng):
         )
     _, module = _base_generator(config)
     z_key, noise_key = jax.random.split(rng)
-    z = jax.random.normal(z_key, (tokens.shape[0], config.upsampler.base.model.latent_dim))
+    z = jax.random.normal(
+        z_key, (tokens.shape[0], config.upsampler.base.model.latent_dim)
+    )
     pyramid = module.apply(
         {"params": state["base_generator"], **state["base_generator_state"]},
         z,

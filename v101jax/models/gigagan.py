@@ -12,9 +12,12 @@ average pooling down to 4×4, minibatch std-dev, a dense layer), each ending in 
 unconditional score plus a projection term ⟨P c, φ(x)⟩ with the caption's code c — the
 text-matching part that the matching-aware loss trains. Scores [B, levels].
 
+Upsampler (§3.5): an asymmetric U-Net from a low-resolution source down to 4 px and back up
+through the same synthesis levels, with the same text conditioning, each output level added
+to the source's bicubic resize (`TextUpsampler`; algorithm text_upsampler).
+
 Left out of the paper's design, for size: the sample-adaptive kernel bank, self-attention in
-G and D, the CLIP text tower and contrastive term, and D's sharing of features across
-levels.
+G and D, the contrastive term, and D's sharing of features across levels.
 """
 
 from collections.abc import Sequence
