@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 
 from v101jax.models.progan import downsample, upsample
-from v101jax.models.stylegan import MappingNetwork, StyleLayer
+from v101jax.models.stylegan import MappingNetwork, StyleLayer, skip_to_rgb
 from v101jax.models.text_gan import interpolated_pooled
 from v101jax.nn.attention import CrossAttention2D
 from v101jax.nn.minibatch import minibatch_stddev
@@ -35,7 +35,6 @@ from v101jax.nn.style import (
     EqualizedConv,
     EqualizedDense,
     LearnedConstant,
-    ModulatedConv,
 )
 from v101jax.nn.text import TextEncoder
 
@@ -93,17 +92,7 @@ def _text_style_synthesis(module, x, w, local, mask, skips: dict) -> list:
                 dtype=module.dtype,
                 name=f"cross_attention{level}",
             )(x, local, mask)
-        rgb = ModulatedConv(
-            module.channels,
-            kernel_size=1,
-            demodulate=False,
-            dtype=module.dtype,
-            name=f"to_rgb{level}",
-        )(x, w)
-        rgb = rgb + module.param(
-            f"to_rgb{level}_bias", nn.initializers.zeros, (module.channels,)
-        )
-        image = rgb if image is None else upsample(image) + rgb
+        image = skip_to_rgb(module, level, x, w, image)
         pyramid.append(image.astype(jnp.float32))
     return pyramid
 

@@ -108,6 +108,23 @@ class StyleLayer(nn.Module):
         return x
 
 
+def skip_to_rgb(module, level: int, x, w, image):
+    """StyleGAN2's skip output, inside `module`'s compact call (parameters to_rgb{level} and
+    to_rgb{level}_bias of module.channels): the level's modulated 1×1 to-RGB of x added to
+    the image so far (None at the first level), upsampled ×2."""
+    rgb = ModulatedConv(
+        module.channels,
+        kernel_size=1,
+        demodulate=False,
+        dtype=module.dtype,
+        name=f"to_rgb{level}",
+    )(x, w)
+    rgb = rgb + module.param(
+        f"to_rgb{level}_bias", nn.initializers.zeros, (module.channels,)
+    )
+    return rgb if image is None else upsample(image) + rgb
+
+
 class SynthesisNetwork(nn.Module):
     """ws [B, 2L, w_dim] → images [B, 4·2^(L−1), 4·2^(L−1), channels]."""
 
@@ -135,17 +152,7 @@ class SynthesisNetwork(nn.Module):
                 )
                 x = layer(x, ws[:, 2 * level + j])
             if modulated:
-                rgb = ModulatedConv(
-                    self.channels,
-                    kernel_size=1,
-                    demodulate=False,
-                    dtype=self.dtype,
-                    name=f"to_rgb{level}",
-                )(x, ws[:, 2 * level + 1])
-                rgb = rgb + self.param(
-                    f"to_rgb{level}_bias", nn.initializers.zeros, (self.channels,)
-                )
-                image = rgb if image is None else upsample(image) + rgb
+                image = skip_to_rgb(self, level, x, ws[:, 2 * level + 1], image)
         if not modulated:
             image = EqualizedConv(
                 self.channels, kernel_size=1, gain=1.0, dtype=self.dtype, name="to_rgb"
