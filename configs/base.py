@@ -58,11 +58,15 @@ def get_base_config() -> ml_collections.ConfigDict:
     # templates: captions written from each example's class and measured attributes
     # (fashion_mnist: "a small dark ankle boot"; ring: "the north east mode"), for
     # text-to-image models (v101jax.data.captions) | files: image_folder's caption files
-    # (NAME.txt beside NAME.png, one caption per line) | none
+    # (NAME.txt beside NAME.png, one caption per line) | tfds: a text feature of the TFDS
+    # set (data.tfds_caption_key) | none
     data.captions = "none"
     data.caption_length = 12  # tokens per caption (padded with 0)
-    # files: captions kept per image (fewer lines repeat in turn; more keep the first)
+    # files, tfds: captions kept per image (fewer lines repeat in turn; more keep the first)
     data.captions_per_image = 4
+    # tfds: the feature holding each image's captions, nested keys joined by "/" (a string or
+    # a sequence of strings; coco_captions: "captions/text")
+    data.tfds_caption_key = "captions/text"
     data.split = "train"
     data.batch_size = 64  # global batch, across all devices and processes
     data.random_flip = False  # horizontal flips (images only)

@@ -55,9 +55,10 @@ SOURCES = (
     + TOY_SOURCES
 )
 # data.captions="templates": the sources whose examples get templated captions
-# (v101jax.data.captions); "files": an image folder's caption files (v101jax.data.folders).
+# (v101jax.data.captions); "files": an image folder's caption files (v101jax.data.folders);
+# "tfds": a TFDS set's text feature (data.tfds_caption_key; COCO captions and the like).
 CAPTIONED_SOURCES = ("fashion_mnist", "ring")
-CAPTION_MODES = ("none", "templates", "files")
+CAPTION_MODES = ("none", "templates", "files", "tfds")
 
 
 def sample_shape(data_cfg) -> tuple[int, ...]:
@@ -159,7 +160,7 @@ def batch_spec(data_cfg) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     """
     shape = sample_shape(data_cfg)
     if has_captions(data_cfg):
-        if data_cfg.captions == "files":
+        if data_cfg.captions in ("files", "tfds"):
             k = data_cfg.captions_per_image
         elif data_cfg.source == "ring":
             k = len(captions.RING_TEMPLATES)
@@ -192,15 +193,16 @@ def has_captions(data_cfg) -> bool:
         )
     if mode == "none":
         return False
-    if mode == "files":
-        if data_cfg.source != "image_folder":
+    if mode in ("files", "tfds"):
+        wanted = {"files": "image_folder", "tfds": "tfds"}[mode]
+        if data_cfg.source != wanted:
             raise ConfigError(
-                "data.captions='files' reads the caption files of data.source='image_folder',"
-                f" not {data_cfg.source!r}"
+                f"data.captions={mode!r} reads the captions of data.source={wanted!r}, "
+                f"not {data_cfg.source!r}"
             )
         if data_cfg.get("streaming", False):
             raise ConfigError(
-                "data.captions='files' reads the folder whole: set data.streaming=False"
+                f"data.captions={mode!r} reads the set whole: set data.streaming=False"
             )
         if data_cfg.captions_per_image < 1:
             raise ConfigError(
@@ -219,12 +221,19 @@ def caption_vocabulary(data_cfg) -> tuple[str, ...]:
     """The tokenizer vocabulary of a captioned source (what text.vocabulary is set to): of
     caption files, every word of the train split's captions, whatever data.split says."""
     has_captions(data_cfg)
-    if data_cfg.captions == "files":
-        train = os.path.join(_folder_root(data_cfg), "train")
+    if data_cfg.captions in ("files", "tfds"):
         return tokenizer.build_vocabulary(
-            c for own in folders.read_captions(train) for c in own
+            c for own in _caption_lines(data_cfg, "train") for c in own
         )
     return captions.vocabulary(data_cfg.source)
+
+
+def _caption_lines(data_cfg, split: str) -> list[list[str]]:
+    """Each image's captions in split `split` of a source with its own captions (an image
+    folder's caption files, a TFDS set's text feature), in the images' order."""
+    if data_cfg.captions == "files":
+        return folders.read_captions(os.path.join(_folder_root(data_cfg), split))
+    return _tfds_captions(data_cfg, split)
 
 
 def caption_tokenizer(data_cfg) -> tokenizer.Tokenizer:
@@ -236,10 +245,8 @@ def _with_captions(data_cfg, dataset: dict) -> dict:
     attribute levels are cut at the train split's per-class terciles, whatever the split."""
     tok = caption_tokenizer(data_cfg)
     labels = dataset["label"]
-    if data_cfg.captions == "files":
-        lines = folders.read_captions(
-            os.path.join(_folder_root(data_cfg), data_cfg.split)
-        )
+    if data_cfg.captions in ("files", "tfds"):
+        lines = _caption_lines(data_cfg, data_cfg.split)
         _warn_long_captions(lines, data_cfg.caption_length)
         tokens, description = captions.file_captions(
             lines, data_cfg.captions_per_image, tok
@@ -523,20 +530,88 @@ def _check_tfds_channels(data_cfg, channels: int):
         )
 
 
-def _tfds_images(data_cfg, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """(uint8-valued images [N, size, size, channels], int32 labels) of TFDS split `split`."""
+def _import_tfds(data_cfg):
     try:
         import tensorflow_datasets as tfds
     except ImportError as e:
         raise DataError(
             f"data.source={data_cfg.source!r} needs tensorflow-datasets: {e}"
         ) from e
+    return tfds
+
+
+def _tfds_load_error(data_cfg, split: str, e: Exception) -> DataError:
+    return DataError(
+        f"TFDS could not load {data_cfg.tfds_name!r} split {split!r} "
+        f"({type(e).__name__}: {str(e).splitlines()[0][:200]}); without internet, "
+        "prepare it elsewhere and set data.tfds_data_dir, or use data.source=fashion_mnist"
+    )
+
+
+def _tfds_captions(data_cfg, split: str) -> list[list[str]]:
+    """Each example's captions in TFDS split `split`, in the set's order (the order
+    `_tfds_images` reads): the strings under data.tfds_caption_key. Images are not decoded.
+    A DataError names a missing key and the examples without a caption."""
+    tfds = _import_tfds(data_cfg)
+    keys = data_cfg.tfds_caption_key.split("/")
     try:
         dataset = tfds.load(
             data_cfg.tfds_name,
             split=split,
             data_dir=data_cfg.tfds_data_dir or None,
             download=data_cfg.tfds_download,
+            decoders={"image": tfds.decode.SkipDecoding()},
+        )
+    except Exception as e:  # TFDS raises assertion, network and registry errors alike.
+        raise _tfds_load_error(data_cfg, split, e) from e
+    spec = dataset.element_spec
+    for depth, key in enumerate(keys):
+        if not isinstance(spec, dict) or key not in spec:
+            have = sorted(spec) if isinstance(spec, dict) else []
+            raise DataError(
+                f"data.tfds_caption_key={data_cfg.tfds_caption_key!r}: "
+                f"{'/'.join(keys[: depth + 1])!r} is not a feature of {data_cfg.tfds_name!r}"
+                f" (there: {', '.join(have)})"
+            )
+        spec = spec[key]
+
+    def pick(example):
+        for key in keys:
+            example = example[key]
+        return example
+
+    lines, empty = [], []
+    for i, text in enumerate(tfds.as_numpy(dataset.map(pick))):
+        own = [
+            t.decode("utf-8").strip() if isinstance(t, bytes) else str(t).strip()
+            for t in np.atleast_1d(text)
+        ]
+        own = [t for t in own if t]
+        if not own:
+            empty.append(i)
+        lines.append(own)
+    if empty:
+        raise DataError(
+            f"{data_cfg.tfds_name!r} split {split!r}: {len(empty)} examples have no caption "
+            f"under {data_cfg.tfds_caption_key!r} (the first: {empty[:5]})"
+        )
+    return lines
+
+
+def _tfds_images(data_cfg, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """(uint8-valued images [N, size, size, channels], int32 labels) of TFDS split `split`."""
+    tfds = _import_tfds(data_cfg)
+    try:
+        dataset = tfds.load(
+            data_cfg.tfds_name,
+            split=split,
+            data_dir=data_cfg.tfds_data_dir or None,
+            download=data_cfg.tfds_download,
+        )
+        # Only the image and the label: other features (a caption sequence's ragged
+        # lengths) would stop the whole split from batching.
+        dataset = dataset.map(
+            lambda ex: {k: v for k, v in ex.items() if k in ("image", "label")}
         )
         image_spec = dataset.element_spec["image"]
         if image_spec.shape.is_fully_defined():  # one batch of the whole split
@@ -549,11 +624,7 @@ def _tfds_images(data_cfg, split: str) -> tuple[np.ndarray, np.ndarray]:
                 images.append(example["image"])
                 labels.append(example.get("label", 0))
     except Exception as e:  # TFDS raises assertion, network and registry errors alike.
-        raise DataError(
-            f"TFDS could not load {data_cfg.tfds_name!r} split {split!r} "
-            f"({type(e).__name__}: {str(e).splitlines()[0][:200]}); without internet, "
-            "prepare it elsewhere and set data.tfds_data_dir, or use data.source=fashion_mnist"
-        ) from e
+        raise _tfds_load_error(data_cfg, split, e) from e
     shape = _stored_shape(data_cfg)
     _check_tfds_channels(data_cfg, image_spec.shape[-1])
     images = folders.resize_images(images, shape)
