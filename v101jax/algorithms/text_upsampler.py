@@ -32,7 +32,8 @@ from v101jax.algorithms.contract import Algorithm, FirstStage
 from v101jax.core.errors import ConfigError
 from v101jax.core.inputs import take_inputs
 from v101jax.core.train_state import MultiState, sampling_params
-from v101jax.data import example_batch, sample_shape
+from v101jax.data import example_batch as data_example_batch
+from v101jax.data import sample_shape
 from v101jax.models import superres
 
 SAMPLERS = ("upsampler", "bicubic", "base")
@@ -107,16 +108,16 @@ def load_base(config, state: MultiState) -> MultiState:
     )
 
 
-def init(config, rng, example_batch_) -> MultiState:
+def init(config, rng, example_batch) -> MultiState:
     """text_gan's G (the upsampler) and D; with a base run, its generator's parameters and
     statistics (w's average) as frozen entries (freshly initialised until `load_base`)."""
     validate(config)
-    state = text_gan.init(config, rng, example_batch_)
+    state = text_gan.init(config, rng, example_batch)
     if not config.upsampler.base_workdir:
         return state
     base, _ = _base_generator(config)
     base_state = text_gan.init_state(
-        base, jax.random.fold_in(rng, 1), example_batch(base.data, 1)
+        base, jax.random.fold_in(rng, 1), data_example_batch(base.data, 1)
     )
     gen = base_state["gen"]
     return state.replace(
