@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from v101jax.core.errors import ConfigError, DataError
+from v101jax.data import tfds_records
 
 # scikit-image's bundled photos (skimage.data functions that read no network).
 BUNDLED = (
@@ -152,23 +153,11 @@ def photo_set(data_cfg, split: str) -> list[np.ndarray]:
 
 
 def _tfds_photos(data_cfg, split: str) -> list[np.ndarray]:
-    try:
-        import tensorflow_datasets as tfds
-
-        dataset = tfds.load(
-            data_cfg.tfds_name,
-            split=split,
-            data_dir=data_cfg.tfds_data_dir or None,
-            download=data_cfg.tfds_download,
-        )
+    with tfds_records.whole_split(
+        data_cfg, split, otherwise="data.photo_set=bundled"
+    ) as (tfds, dataset):
         key = "hr" if "hr" in dataset.element_spec else "image"
         photos = [example[key] for example in tfds.as_numpy(dataset)]
-    except Exception as e:  # TFDS raises assertion, network and registry errors alike.
-        raise DataError(
-            f"TFDS could not load {data_cfg.tfds_name!r} split {split!r} "
-            f"({type(e).__name__}: {str(e).splitlines()[0][:200]}); without internet, "
-            "prepare it elsewhere and set data.tfds_data_dir, or use data.photo_set=bundled"
-        ) from e
     return [p if p.shape[-1] == 3 else np.repeat(p, 3, axis=-1) for p in photos]
 
 

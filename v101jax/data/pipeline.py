@@ -522,6 +522,10 @@ def _tfds_streamed(data_cfg, split: str) -> dict:
     return {"x": images, "label": labels}
 
 
+# What a TFDS load's DataError suggests instead.
+TFDS_OTHERWISE = "data.source=fashion_mnist"
+
+
 def _check_tfds_channels(data_cfg, channels: int):
     if channels != data_cfg.channels:
         raise ConfigError(
@@ -530,66 +534,40 @@ def _check_tfds_channels(data_cfg, channels: int):
         )
 
 
-def _import_tfds(data_cfg):
-    try:
-        import tensorflow_datasets as tfds
-    except ImportError as e:
-        raise DataError(
-            f"data.source={data_cfg.source!r} needs tensorflow-datasets: {e}"
-        ) from e
-    return tfds
-
-
-def _tfds_load_error(data_cfg, split: str, e: Exception) -> DataError:
-    return DataError(
-        f"TFDS could not load {data_cfg.tfds_name!r} split {split!r} "
-        f"({type(e).__name__}: {str(e).splitlines()[0][:200]}); without internet, "
-        "prepare it elsewhere and set data.tfds_data_dir, or use data.source=fashion_mnist"
-    )
-
-
 def _tfds_captions(data_cfg, split: str) -> list[list[str]]:
     """Each example's captions in TFDS split `split`, in the set's order (the order
     `_tfds_images` reads): the strings under data.tfds_caption_key. Images are not decoded.
     A DataError names a missing key and the examples without a caption."""
-    tfds = _import_tfds(data_cfg)
     keys = data_cfg.tfds_caption_key.split("/")
-    try:
-        dataset = tfds.load(
-            data_cfg.tfds_name,
-            split=split,
-            data_dir=data_cfg.tfds_data_dir or None,
-            download=data_cfg.tfds_download,
-            decoders={"image": tfds.decode.SkipDecoding()},
-        )
-    except Exception as e:  # TFDS raises assertion, network and registry errors alike.
-        raise _tfds_load_error(data_cfg, split, e) from e
-    spec = dataset.element_spec
-    for depth, key in enumerate(keys):
-        if not isinstance(spec, dict) or key not in spec:
-            have = sorted(spec) if isinstance(spec, dict) else []
-            raise DataError(
-                f"data.tfds_caption_key={data_cfg.tfds_caption_key!r}: "
-                f"{'/'.join(keys[: depth + 1])!r} is not a feature of {data_cfg.tfds_name!r}"
-                f" (there: {', '.join(have)})"
-            )
-        spec = spec[key]
+    with tfds_records.whole_split(
+        data_cfg, split, otherwise=TFDS_OTHERWISE, decode_images=False
+    ) as (tfds, dataset):
+        spec = dataset.element_spec
+        for depth, key in enumerate(keys):
+            if not isinstance(spec, dict) or key not in spec:
+                have = sorted(spec) if isinstance(spec, dict) else []
+                raise DataError(
+                    f"data.tfds_caption_key={data_cfg.tfds_caption_key!r}: "
+                    f"{'/'.join(keys[: depth + 1])!r} is not a feature of {data_cfg.tfds_name!r}"
+                    f" (there: {', '.join(have)})"
+                )
+            spec = spec[key]
 
-    def pick(example):
-        for key in keys:
-            example = example[key]
-        return example
+        def pick(example):
+            for key in keys:
+                example = example[key]
+            return example
 
-    lines, empty = [], []
-    for i, text in enumerate(tfds.as_numpy(dataset.map(pick))):
-        own = [
-            t.decode("utf-8").strip() if isinstance(t, bytes) else str(t).strip()
-            for t in np.atleast_1d(text)
-        ]
-        own = [t for t in own if t]
-        if not own:
-            empty.append(i)
-        lines.append(own)
+        lines, empty = [], []
+        for i, text in enumerate(tfds.as_numpy(dataset.map(pick))):
+            own = [
+                t.decode("utf-8").strip() if isinstance(t, bytes) else str(t).strip()
+                for t in np.atleast_1d(text)
+            ]
+            own = [t for t in own if t]
+            if not own:
+                empty.append(i)
+            lines.append(own)
     if empty:
         raise DataError(
             f"{data_cfg.tfds_name!r} split {split!r}: {len(empty)} examples have no caption "
@@ -600,14 +578,10 @@ def _tfds_captions(data_cfg, split: str) -> list[list[str]]:
 
 def _tfds_images(data_cfg, split: str) -> tuple[np.ndarray, np.ndarray]:
     """(uint8-valued images [N, size, size, channels], int32 labels) of TFDS split `split`."""
-    tfds = _import_tfds(data_cfg)
-    try:
-        dataset = tfds.load(
-            data_cfg.tfds_name,
-            split=split,
-            data_dir=data_cfg.tfds_data_dir or None,
-            download=data_cfg.tfds_download,
-        )
+    with tfds_records.whole_split(data_cfg, split, otherwise=TFDS_OTHERWISE) as (
+        tfds,
+        dataset,
+    ):
         # Only the image and the label: other features (a caption sequence's ragged
         # lengths) would stop the whole split from batching.
         dataset = dataset.map(
@@ -623,8 +597,6 @@ def _tfds_images(data_cfg, split: str) -> tuple[np.ndarray, np.ndarray]:
             for example in tfds.as_numpy(dataset):
                 images.append(example["image"])
                 labels.append(example.get("label", 0))
-    except Exception as e:  # TFDS raises assertion, network and registry errors alike.
-        raise _tfds_load_error(data_cfg, split, e) from e
     shape = _stored_shape(data_cfg)
     _check_tfds_channels(data_cfg, image_spec.shape[-1])
     images = folders.resize_images(images, shape)

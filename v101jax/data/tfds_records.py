@@ -1,4 +1,5 @@
-"""TFDS datasets read record by record, for data.streaming: sets larger than host memory.
+"""TFDS datasets: read whole (`whole_split`, the one place the data code calls `tfds.load`), or
+record by record for data.streaming (sets larger than host memory).
 
 TFDS's ArrayRecord format is random-access (`tfds.data_source`): record i can be read without
 the ones before it, which is what the pipeline's (seed, step) index sampling needs. The reader
@@ -12,13 +13,57 @@ process, every decoding worker) opens the source on first use, since an open sou
 travel between processes.
 """
 
+import contextlib
 import io
 
 import numpy as np
 from PIL import Image
 
-from v101jax.core.errors import ConfigError, DataError
+from v101jax.core.errors import ConfigError, DataError, UserError
 from v101jax.data import folders
+
+
+def import_tfds(data_cfg):
+    """The tensorflow_datasets module, or a DataError saying that the set needs it."""
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError as e:
+        raise DataError(
+            f"TFDS set {data_cfg.tfds_name!r} needs tensorflow-datasets: {e}"
+        ) from e
+    return tfds
+
+
+@contextlib.contextmanager
+def whole_split(data_cfg, split: str, *, otherwise: str, decode_images: bool = True):
+    """Yields (tfds, the tf.data dataset of `tfds.load(data.tfds_name, split=split)`) from
+    data.tfds_data_dir, downloading only where data.tfds_download allows; its "image"
+    feature left encoded unless `decode_images`. A failure while
+    loading it or reading it inside the block (TFDS raises assertion, network and registry
+    errors alike, and reads lazily) is a DataError naming the set, the split and what to use
+    `otherwise`; the project's own errors raised in the block pass through."""
+    tfds = import_tfds(data_cfg)
+    try:
+        yield (
+            tfds,
+            tfds.load(
+                data_cfg.tfds_name,
+                split=split,
+                data_dir=data_cfg.tfds_data_dir or None,
+                download=data_cfg.tfds_download,
+                decoders=None
+                if decode_images
+                else {"image": tfds.decode.SkipDecoding()},
+            ),
+        )
+    except UserError:
+        raise
+    except Exception as e:  # any of TFDS's many error types: see the docstring
+        raise DataError(
+            f"TFDS could not load {data_cfg.tfds_name!r} split {split!r} "
+            f"({type(e).__name__}: {str(e).splitlines()[0][:200]}); without internet, "
+            f"prepare it elsewhere and set data.tfds_data_dir, or use {otherwise}"
+        ) from e
 
 
 def _open_source(builder_dir: str, split: str):
@@ -92,10 +137,7 @@ def prepared_split(data_cfg, split: str):
     A set TFDS has not prepared, or prepared as TFRecord files (read whole, not record by
     record), is a ConfigError naming the command that prepares it.
     """
-    try:
-        import tensorflow_datasets as tfds
-    except ImportError as e:
-        raise DataError(f"data.streaming of TFDS sets needs tensorflow-datasets: {e}")
+    tfds = import_tfds(data_cfg)
     name = data_cfg.tfds_name
     prepare = f"prepare it with `tfds build {name} --file_format=array_record" + (
         f" --data_dir={data_cfg.tfds_data_dir}`" if data_cfg.tfds_data_dir else "`"
