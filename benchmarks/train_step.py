@@ -4,7 +4,8 @@
     python -m benchmarks.train_step --config=configs/progan.py --phase=6   # one phase
 
 
-Prints the compile-and-run time of init, compile time, seconds per step, steps/s and images/s on the default device.
+Prints the compile-and-run time of init, compile time, seconds per step, steps/s and images/s on
+the default device, and XLA's flop count of the compiled step (`compiled_flops`).
 The state is threaded through the calls with donated buffers, as in training.
 """
 
@@ -82,6 +83,7 @@ def main():
     state, m = step(state, batch, key)
     jax.block_until_ready(m)
     compile_s = time.perf_counter() - t0
+    flops = compiled_flops(step, state, batch, key) / k
     times = []
     for _ in range(args.repeats):
         t0 = time.perf_counter()
@@ -99,8 +101,19 @@ def main():
     print(
         f"init={init_s:.2f}s  compile+first={compile_s:.2f}s  step={per_step * 1e3:.1f}ms  "
         f"steps/s={1 / per_step:.2f}  images/s={b / per_step:.1f}"
+        + (f"  xla_gflop/step={flops / 1e9:.4g}" if flops else "")
         + (f"  peak_mem={peak:.0f}MiB" if peak is not None else "")
     )
+
+
+def compiled_flops(step, *args) -> float:
+    """XLA's flop count of the compiled step (0 where it gives none). After XLA's passes, so
+    work the compiler merged or dropped is not counted; on a GPU, cuDNN's convolutions are
+    custom calls it does not count, so the figure is for CPU programs."""
+    cost = step.lower(*args).compile().cost_analysis()
+    if isinstance(cost, (list, tuple)):  # older JAX: one dict per program
+        cost = cost[0] if cost else None
+    return float((cost or {}).get("flops", 0.0))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ of G(source) against the targets of a held-out batch.
 
 State: MultiState(networks={"gen", "disc"}, primary="gen"); one train_step is one D update
 then one G update against the updated D, both on the same batch (paper: batch 1; here
-`data.batch_size`).
+`data.batch_size`) and through one forward pass of G (train_state.output_and_pullback).
 """
 
 import jax
@@ -34,6 +34,8 @@ from v101jax.core.train_state import (
     MultiState,
     TrainState,
     gradient_step,
+    gradient_step_on_output,
+    output_and_pullback,
     sampling_params,
 )
 from v101jax.data import is_paired
@@ -120,12 +122,21 @@ def _scores(disc: TrainState, params, source, image):
     return disc.apply_fn({"params": params}, source, image, train=True)
 
 
-def discriminator_step(config, gen, disc, batch, dropout_rng):
-    """One D update: real pairs (source, target) against (source, G(source))."""
-    source, target = batch["source"], batch["target"]
-    fake = jax.lax.stop_gradient(
-        generate(gen, gen.params, source, dropout_rng=dropout_rng)
+def generator_forward(gen: TrainState, batch, dropout_rng):
+    """(G(source) with dropout, {}, the pullback to G's parameter gradients)."""
+    return output_and_pullback(
+        gen,
+        lambda params, source: (
+            generate(gen, params, source, dropout_rng=dropout_rng),
+            {},
+        ),
+        batch["source"],
     )
+
+
+def discriminator_step(config, disc, batch, fake):
+    """One D update: real pairs (source, target) against (source, fake)."""
+    source, target = batch["source"], batch["target"]
     b = source.shape[0]
 
     def loss_fn(params):
@@ -149,13 +160,14 @@ def discriminator_step(config, gen, disc, batch, dropout_rng):
     return disc, metrics
 
 
-def generator_step(config, gen, disc, batch, dropout_rng):
-    """One G update: λ_adv · (−E log D(x, G(x))) + λ_L1 · ‖y − G(x)‖₁ against the new D."""
+def generator_step(config, gen, disc, batch, forward):
+    """One G update: λ_adv · (−E log D(x, G(x))) + λ_L1 · ‖y − G(x)‖₁ against `disc`, through
+    `forward` = generator_forward(gen, batch, key)."""
     p = config.pix2pix
     source, target = batch["source"], batch["target"]
+    fake, _, pullback = forward
 
-    def loss_fn(params):
-        fake = generate(gen, params, source, dropout_rng=dropout_rng)
+    def loss_fn(fake):
         logits = _scores(disc, disc.params, source, fake).reshape(-1)
         adversarial = losses.generator_loss(GAN_LOSS, logits)
         l1 = l1_loss(fake, target)
@@ -163,17 +175,19 @@ def generator_step(config, gen, disc, batch, dropout_rng):
         scalars = {"g_loss": loss, "g_adversarial_loss": adversarial, "l1": l1}
         return loss, {"scalars": scalars}
 
-    gen, metrics, _ = gradient_step(gen, loss_fn)
+    gen, metrics, _ = gradient_step_on_output(gen, pullback, fake, loss_fn)
     return gen, metrics
 
 
 def train_step(config, state: MultiState, batch, rng):
-    """One D update, then one G update; keys from fold_in(rng, generator step). Both updates
-    see the same dropout mask, so D is trained on the image G is then updated through."""
+    """One D update, then one G update against the new D; the dropout key is
+    fold_in(rng, generator step). G runs once: D is trained on the image (dropout mask
+    included) that G is then updated through."""
     key = jax.random.fold_in(rng, state.step)
     gen, disc = state["gen"], state["disc"]
-    disc, d_metrics = discriminator_step(config, gen, disc, batch, key)
-    gen, g_metrics = generator_step(config, gen, disc, batch, key)
+    forward = generator_forward(gen, batch, key)
+    disc, d_metrics = discriminator_step(config, disc, batch, forward[0])
+    gen, g_metrics = generator_step(config, gen, disc, batch, forward)
     metrics = pair.step_metrics(d_metrics, g_metrics, gen, disc)
     return state.replace_networks(gen=gen, disc=disc), metrics
 

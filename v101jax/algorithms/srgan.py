@@ -28,7 +28,12 @@ import jax.numpy as jnp
 from v101jax.algorithms import first_stage, super_resolution
 from v101jax.algorithms.contract import Algorithm, FirstStage
 from v101jax.core.errors import ConfigError, require_non_negative
-from v101jax.core.train_state import MultiState, gradient_step
+from v101jax.core.train_state import (
+    MultiState,
+    gradient_step,
+    gradient_step_on_output,
+    output_and_pullback,
+)
 from v101jax.gan import losses, pair
 from v101jax.models import superres
 from v101jax.perceptual import features as perceptual_features
@@ -180,14 +185,26 @@ def discriminator_step(config, state: MultiState, batch, fake):
     return disc, metrics
 
 
-def generator_step(config, state: MultiState, batch):
+def generator_forward(state: MultiState, batch):
+    """(G(x_LR), G's new batch statistics, the pullback to G's parameter gradients)."""
+    gen = state["gen"]
+    return output_and_pullback(
+        gen,
+        lambda params, source: super_resolution.forward(
+            gen, params, source, train=True
+        ),
+        batch["source"],
+    )
+
+
+def generator_step(config, state: MultiState, batch, forward=None):
+    """One G update against state's D; `forward` is `generator_forward(state, batch)` when
+    the step's D update has already run G (computed here when None)."""
     g = config.srgan
     gen, disc = state["gen"], state["disc"]
+    images, model_state, pullback = forward or generator_forward(state, batch)
 
-    def loss_fn(params):
-        images, model_state = super_resolution.forward(
-            gen, params, batch["source"], train=True
-        )
+    def loss_fn(images):
         # D in training mode, as in its own step, but its statistics are not updated here.
         logits, _ = _disc_forward(disc, disc.params, images)
         adversarial = losses.generator_loss(GAN_LOSS, logits)
@@ -208,19 +225,18 @@ def generator_step(config, state: MultiState, batch):
         }
         return loss, {"scalars": scalars, "model_state": model_state}
 
-    gen, metrics, _ = gradient_step(gen, loss_fn)
+    gen, metrics, _ = gradient_step_on_output(gen, pullback, images, loss_fn)
     return gen, metrics
 
 
 def train_step(config, state: MultiState, batch, rng):
+    """One D update on G(x_LR), then one G update against the new D through the same
+    forward pass of G (its output and batch statistics computed once)."""
     del rng
-    gen = state["gen"]
-    fake, _ = super_resolution.forward(gen, gen.params, batch["source"], train=True)
-    disc, d_metrics = discriminator_step(
-        config, state, batch, jax.lax.stop_gradient(fake)
-    )
+    forward = generator_forward(state, batch)
+    disc, d_metrics = discriminator_step(config, state, batch, forward[0])
     state = state.replace_networks(disc=disc)
-    gen, g_metrics = generator_step(config, state, batch)
+    gen, g_metrics = generator_step(config, state, batch, forward)
     metrics = pair.step_metrics(d_metrics, g_metrics, gen, disc)
     return state.replace_networks(gen=gen), metrics
 

@@ -109,6 +109,37 @@ def gradient_step(state: TrainState, loss_fn, *args, **kwargs):
     (_, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(
         state.params, *args, **kwargs
     )
+    return _apply(state, grads, aux)
+
+
+def output_and_pullback(state: TrainState, forward, *args):
+    """(output, forward's aux, pullback) of `forward(state.params, *args) -> (output, aux)`.
+
+    A network's output computed once for two uses: first as a constant (a discriminator's
+    update on the generator's images), then under a loss that trains the network
+    (`gradient_step_on_output`), where the pullback maps d loss / d output to the parameter
+    gradients without running the forward pass again. XLA does not merge two identical
+    forward passes when one of them is differentiated, so a GAN step that runs G for D's
+    update and again for its own spends a G forward more than it needs; the price is that
+    G's activations stay alive through D's update.
+    """
+    output, pullback, aux = jax.vjp(
+        lambda params: forward(params, *args), state.params, has_aux=True
+    )
+    return output, aux, pullback
+
+
+def gradient_step_on_output(state: TrainState, pullback, output, loss_fn):
+    """`gradient_step` for a loss of the network's output `loss_fn(output) -> (loss, aux)`,
+    with `output` and `pullback` from `output_and_pullback`: the same update as
+    gradient_step on loss_fn(forward(params)), for the parameters the output was computed
+    with."""
+    (_, aux), d_output = jax.value_and_grad(loss_fn, has_aux=True)(output)
+    (grads,) = pullback(d_output)
+    return _apply(state, grads, aux)
+
+
+def _apply(state: TrainState, grads, aux):
     new_state = state.apply_gradients(grads, model_state=aux.get("model_state"))
     metrics = dict(aux["scalars"])
     metrics["grad_norm"] = optax.tree.norm(grads)
