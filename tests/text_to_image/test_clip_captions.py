@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from benchmarks.common import load_config
+from tests.text_to_image.caption_batches import random_caption_batch
 from v101jax.algorithms import text_gan
 from v101jax.core.checkpoint import (
     Checkpointer,
@@ -34,7 +35,6 @@ from v101jax.models.text_gan import (
 )
 from v101jax.nn import clip_text
 from v101jax.nn.clip_text import CLIPTextTransformer
-from v101jax.training.loop import example_batch
 
 SYMBOLS = list(bytes_to_unicode().values())
 MERGED = ["da", "dar", "dark</w>", "co", "coa"]
@@ -207,17 +207,6 @@ def _clip_config(name, path, **gan):
     return config
 
 
-def _batch(config):
-    batch = {k: jnp.asarray(v) for k, v in example_batch(config).items()}
-    rng = np.random.default_rng(0)
-    batch["x"] = jnp.asarray(rng.uniform(-1, 1, batch["x"].shape), jnp.float32)
-    batch["description"] = jnp.arange(batch["x"].shape[0], dtype=jnp.int32)
-    batch["captions"] = jnp.asarray(
-        rng.integers(2, len(config.text.vocabulary), batch["captions"].shape), jnp.int32
-    )
-    return batch
-
-
 # GAN-INT reads each caption batch twice through one encoder; GigaGAN's step is the
 # slowest to compile, so it runs without GAN-INT and R1 (they do not touch the encoder).
 @pytest.mark.parametrize(
@@ -232,7 +221,7 @@ def test_a_training_step_leaves_the_clip_weights_as_loaded(
 ):
     path, params = clip_file
     config = _clip_config(name, path, **gan)
-    batch = _batch(config)
+    batch = random_caption_batch(config)
     init = functools.partial(text_gan.init, config)
     state = jax.jit(init)(jax.random.PRNGKey(0), batch)
     before = jax.device_get(state)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from benchmarks.common import load_config
+from tests.text_to_image.caption_batches import random_caption_batch
 from v101jax.algorithms import text_gan
 from v101jax.core.errors import ConfigError
 from v101jax.models import gigagan
@@ -134,13 +135,7 @@ def test_multiscale_discriminator_scores_every_level_and_the_text():
 
 def test_smoke_config_trains_with_r1_and_samples_final_images():
     config = text_gan.resolve_config(load_config("configs/gigagan.py:smoke"))
-    batch = {k: jnp.asarray(v) for k, v in example_batch(config).items()}
-    rng = np.random.default_rng(0)
-    batch["x"] = jnp.asarray(rng.uniform(-1, 1, batch["x"].shape), jnp.float32)
-    batch["description"] = jnp.arange(batch["x"].shape[0], dtype=jnp.int32)
-    batch["captions"] = jnp.asarray(
-        rng.integers(2, len(config.text.vocabulary), batch["captions"].shape), jnp.int32
-    )
+    batch = random_caption_batch(config)
     state = jax.jit(functools.partial(text_gan.init, config))(
         jax.random.PRNGKey(0), batch
     )
