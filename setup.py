@@ -11,11 +11,8 @@ setup(
     package_data={"v101jax.metrics": ["weights/*.npz"]},
     python_requires=">=3.12",
     install_requires=[
-        # jax 0.12.1 changes float32 results on the CPU enough to move two GAN tests past
-        # their bars (the unrolled-GAN gradient check, the collapse test); held at 0.12.0.1
-        # until they are looked at against it.
-        "jax>=0.12.0.1,<0.12.1",
-        "jaxlib>=0.12.0.1,<0.12.1",
+        "jax>=0.12.1,<0.13",
+        "jaxlib>=0.12.1,<0.13",
         "flax>=0.12.12,<0.13",
         "optax>=0.2.8,<0.3",
         "orbax-checkpoint>=0.12.8,<0.13",

@@ -141,8 +141,10 @@ def test_generator_gradient_goes_through_the_lookahead_updates(trained_pair):
         fd = (float(loss(plus)) - float(loss(minus))) / (2 * EPS)
         through.append((_dot(g, u), fd))
         fixed.append(_dot(g_fixed, u))
-    for (autodiff, fd), held in zip(through, fixed, strict=True):
-        assert autodiff == pytest.approx(fd, rel=1e-2), through
+    # Normwise over the directions: one nearly orthogonal to the gradient has a directional
+    # derivative near zero, where float32 rounding of the loss alone is a large relative error.
+    autodiffs, fds = np.array(through).T
+    assert np.linalg.norm(autodiffs - fds) <= 1e-2 * np.linalg.norm(fds), through
     # The look-ahead's own dependence on G is a measurable part of the gradient.
     gaps = [abs(held - fd) for (_, fd), held in zip(through, fixed, strict=True)]
     # (three times the tolerance: a gradient that stopped at the look-ahead would fail)

@@ -30,3 +30,11 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def multi_process_env() -> dict:
+    """The environment for the processes of a multi-process run: this one's without the
+    persistent compilation cache. On jax 0.12.1's CPU backend, processes that find their
+    train step in the cache (a resumed run after the stopped one wrote it) hang in their
+    first collective; each process compiling its own costs seconds here."""
+    return {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}

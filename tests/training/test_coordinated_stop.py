@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from tests.training.commands import free_port
+from tests.training.commands import free_port, multi_process_env
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -50,7 +50,12 @@ def _start_pair(workdir, out_prefix, logs):
         with open(logs[pid], "w") as log:
             procs.append(
                 subprocess.Popen(
-                    command, stdout=log, stderr=subprocess.STDOUT, text=True, cwd=ROOT
+                    command,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    cwd=ROOT,
+                    env=multi_process_env(),
                 )
             )
     return procs

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from tests.training.commands import free_port
+from tests.training.commands import free_port, multi_process_env
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -69,6 +69,7 @@ def test_two_processes_train_identical_params_equal_to_one_process(tmp_path):
                 stderr=subprocess.PIPE,
                 text=True,
                 cwd=ROOT,
+                env=multi_process_env(),
             )
         )
     single = subprocess.run(
