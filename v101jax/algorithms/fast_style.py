@@ -57,18 +57,6 @@ NETWORK = "transform"
 MIN_STYLE_SIZE = 16  # relu4_3 sits behind three 2× poolings
 
 
-def style_layer_weights(config) -> dict[str, float]:
-    """w_l of each style layer (fast_style.style_layer_weights; empty = all 1)."""
-    f = config.fast_style
-    return dict(
-        zip(
-            tuple(f.style_layers),
-            tuple(f.style_layer_weights) or (1.0,) * len(f.style_layers),
-            strict=True,
-        )
-    )
-
-
 def _layers(config) -> tuple[str, ...]:
     f = config.fast_style
     return tuple(dict.fromkeys((*f.style_layers, f.content_layer)))
@@ -203,22 +191,9 @@ def perceptual_loss(config, state: MultiState, content, stylized):
     target = jax.lax.stop_gradient(
         content_only.apply(variables, content)[f.content_layer]
     )
-    feats = phi.apply(variables, stylized)
-    parts = {
-        "content": losses.content_loss(feats[f.content_layer], target),
-        "style": losses.style_loss(
-            {name: feats[name] for name in f.style_layers},
-            state["style_grams"],
-            style_layer_weights(config),
-        ),
-        "tv": losses.total_variation(stylized),
-    }
-    total = (
-        f.content_weight * parts["content"]
-        + f.style_weight * parts["style"]
-        + f.tv_weight * parts["tv"]
+    return losses.style_transfer_loss(
+        f, stylized, phi.apply(variables, stylized), target, state["style_grams"]
     )
-    return total, parts
 
 
 def train_step(config, state: MultiState, batch, rng):

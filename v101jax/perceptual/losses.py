@@ -35,3 +35,37 @@ def total_variation(images):
     dy = jnp.abs(images[:, 1:] - images[:, :-1])
     dx = jnp.abs(images[:, :, 1:] - images[:, :, :-1])
     return jnp.mean(dy) + jnp.mean(dx)
+
+
+def style_layer_weights(section) -> dict[str, float]:
+    """w_l of each of a style-transfer section's style_layers (its style_layer_weights;
+    empty = all 1)."""
+    layers = tuple(section.style_layers)
+    return dict(
+        zip(
+            layers,
+            tuple(section.style_layer_weights) or (1.0,) * len(layers),
+            strict=True,
+        )
+    )
+
+
+def style_transfer_loss(section, images, features: dict, content_target, style_grams):
+    """(λ_c · content + λ_s · style + λ_tv · TV, {"content", "style", "tv"}) of `images`
+    whose feature maps by layer are `features`, for a style-transfer config section (gatys,
+    fast_style): its content_layer and style_layers, their weights and the three λ."""
+    parts = {
+        "content": content_loss(features[section.content_layer], content_target),
+        "style": style_loss(
+            {name: features[name] for name in section.style_layers},
+            style_grams,
+            style_layer_weights(section),
+        ),
+        "tv": total_variation(images),
+    }
+    total = (
+        section.content_weight * parts["content"]
+        + section.style_weight * parts["style"]
+        + section.tv_weight * parts["tv"]
+    )
+    return total, parts

@@ -49,13 +49,6 @@ def objective(config, network, content, style):
     """(loss(x) → (total, {"content", "style", "tv"}), target Grams) for images [1, H, W, C]."""
     g = config.gatys
     style_layers = tuple(g.style_layers)
-    weights = dict(
-        zip(
-            style_layers,
-            g.style_layer_weights or (1.0,) * len(style_layers),
-            strict=True,
-        )
-    )
     grams = {
         name: losses.gram_matrix(f)
         for name, f in network.apply(style).items()
@@ -64,20 +57,7 @@ def objective(config, network, content, style):
     content_target = network.apply(content)[g.content_layer]
 
     def loss(x):
-        feats = network.apply(x)
-        parts = {
-            "content": losses.content_loss(feats[g.content_layer], content_target),
-            "style": losses.style_loss(
-                {name: feats[name] for name in style_layers}, grams, weights
-            ),
-            "tv": losses.total_variation(x),
-        }
-        total = (
-            g.content_weight * parts["content"]
-            + g.style_weight * parts["style"]
-            + g.tv_weight * parts["tv"]
-        )
-        return total, parts
+        return losses.style_transfer_loss(g, x, network.apply(x), content_target, grams)
 
     return loss, grams
 
