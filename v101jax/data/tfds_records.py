@@ -38,10 +38,10 @@ def import_tfds(data_cfg):
 def whole_split(data_cfg, split: str, *, otherwise: str, decode_images: bool = True):
     """Yields (tfds, the tf.data dataset of `tfds.load(data.tfds_name, split=split)`) from
     data.tfds_data_dir, downloading only where data.tfds_download allows; its "image"
-    feature left encoded unless `decode_images`. A failure while
-    loading it or reading it inside the block (TFDS raises assertion, network and registry
-    errors alike, and reads lazily) is a DataError naming the set, the split and what to use
-    `otherwise`; the project's own errors raised in the block pass through."""
+    feature left encoded unless `decode_images`. A failure while loading it or reading it
+    inside the block (TFDS raises assertion, network and registry errors alike, and reads
+    lazily) is a DataError naming the set, the split and what to use `otherwise`; the
+    project's own errors raised in the block pass through."""
     tfds = import_tfds(data_cfg)
     try:
         yield (
@@ -59,9 +59,10 @@ def whole_split(data_cfg, split: str, *, otherwise: str, decode_images: bool = T
     except UserError:
         raise
     except Exception as e:  # any of TFDS's many error types: see the docstring
+        first_line = (str(e).splitlines() or [""])[0][:200]
         raise DataError(
             f"TFDS could not load {data_cfg.tfds_name!r} split {split!r} "
-            f"({type(e).__name__}: {str(e).splitlines()[0][:200]}); without internet, "
+            f"({type(e).__name__}: {first_line}); without internet, "
             f"prepare it elsewhere and set data.tfds_data_dir, or use {otherwise}"
         ) from e
 
