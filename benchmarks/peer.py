@@ -118,13 +118,13 @@ class JaxSide:
         convolutions become cuDNN custom calls that the analysis does not count (it gave
         0.6 of the 6.6 GFLOP of the demo's batch-16 step)."""
         entry = self._states[batch_size]
-        cost = self._step.lower(
-            entry[0], entry[1], self.jax.random.PRNGKey(1)
-        ).cost_analysis()
-        if isinstance(cost, (list, tuple)):  # older JAX: one dict per program
-            cost = cost[0] if cost else None
-        flops = (cost or {}).get("flops")
-        return float(flops) if flops and flops > 0 else None
+        from benchmarks.common import xla_flops
+
+        return xla_flops(
+            self._step.lower(
+                entry[0], entry[1], self.jax.random.PRNGKey(1)
+            ).cost_analysis()
+        )
 
     def prepare_sample(self, num_samples: int):
         fn = self.jax.jit(
